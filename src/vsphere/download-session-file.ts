@@ -1,0 +1,99 @@
+import { setTimeout as sleep } from 'node:timers/promises';
+import { isCldlError } from '../cldl-error.ts';
+import type { VapiClient } from './client.ts';
+import { requireText } from './download-session.ts';
+import { FilePreparationError, VapiProtocolError } from './errors.ts';
+import type { ClientLogger } from './logger.ts';
+import type { DownloadFileInfo, EndpointType } from './types.ts';
+
+export interface WaitPreparedOptions {
+  /** Give up after this long (CLDL_PREPARE_TIMEOUT). */
+  timeoutMs: number;
+  /** First poll delay; each next one is 1.5 times longer, up to `maxPollMs`. */
+  pollMs?: number;
+  maxPollMs?: number;
+  signal?: AbortSignal;
+}
+
+/** Content Library's DownloadSession.File service: the files of a session, their preparation and endpoints. */
+export class DownloadSessionFiles {
+  readonly #vapi: VapiClient;
+  readonly #logger: ClientLogger | undefined;
+
+  constructor(vapi: VapiClient, logger?: ClientLogger) {
+    this.#vapi = vapi;
+    this.#logger = logger;
+  }
+
+  list(sessionId: string, signal?: AbortSignal): Promise<DownloadFileInfo[]> {
+    requireText('sessionId', sessionId);
+    return this.#vapi.run((d) => d.listFiles(sessionId), signal);
+  }
+
+  get(sessionId: string, fileName: string, signal?: AbortSignal): Promise<DownloadFileInfo> {
+    requireText('sessionId', sessionId);
+    requireText('fileName', fileName);
+    return this.#vapi.run((d) => d.getFile(sessionId, fileName), signal);
+  }
+
+  /** Asks vCenter to make `fileName` downloadable; `waitPrepared` says when it is. */
+  prepare(sessionId: string, fileName: string, endpointType: EndpointType = 'HTTPS', signal?: AbortSignal): Promise<DownloadFileInfo> {
+    requireText('sessionId', sessionId);
+    requireText('fileName', fileName);
+    return this.#vapi.run((d) => d.prepareFile(sessionId, fileName, endpointType), signal);
+  }
+
+  /**
+   * Polls until every named file is PREPARED and returns their infos (with download endpoints) in
+   * the order asked. One `list` call a round serves all files. A file in ERROR stops the wait with
+   * the server's message; transient errors while polling are ridden out until the timeout.
+   */
+  async waitPrepared(sessionId: string, fileNames: readonly string[], options: WaitPreparedOptions): Promise<DownloadFileInfo[]> {
+    const deadline = Date.now() + options.timeoutMs;
+    let delay = options.pollMs ?? 250;
+    const maxDelay = options.maxPollMs ?? 5000;
+    const ready = new Map<string, DownloadFileInfo>();
+    let last = new Map<string, string>();
+
+    for (;;) {
+      try {
+        const infos = await this.list(sessionId, options.signal);
+        const byName = new Map(infos.map((f) => [f.name, f]));
+        last = new Map(infos.map((f) => [f.name, f.status]));
+        for (const name of fileNames) {
+          if (ready.has(name)) continue;
+          const info = byName.get(name) ?? (await this.get(sessionId, name, options.signal));
+          if (info.status === 'ERROR') {
+            throw new FilePreparationError(
+              'CLDL_PREPARE_FAILED',
+              name,
+              `vCenter could not prepare ${name} for download: ${info.errorMessage ?? 'no reason given'}`,
+            );
+          }
+          if (info.status !== 'PREPARED') continue;
+          // Some servers list files without endpoints; `get` has them.
+          const full = info.downloadEndpoint ? info : await this.get(sessionId, name, options.signal);
+          if (!full.downloadEndpoint) throw new VapiProtocolError('file.get', `${name} is PREPARED but has no download_endpoint`);
+          ready.set(name, full);
+        }
+        if (ready.size === fileNames.length) return fileNames.map((n) => ready.get(n)!);
+      } catch (err) {
+        if (options.signal?.aborted || !isCldlError(err) || !err.retryable) throw err;
+        this.#logger?.warn({ err, sessionId }, 'polling file preparation failed; trying again');
+      }
+      const left = deadline - Date.now();
+      if (left <= 0) {
+        const pending = fileNames.filter((n) => !ready.has(n));
+        const name = pending[0]!;
+        throw new FilePreparationError(
+          'CLDL_PREPARE_TIMEOUT',
+          name,
+          `vCenter did not finish preparing ${pending.map((n) => `${n} (${last.get(n) ?? 'unknown'})`).join(', ')} ` +
+            `within ${Math.round(options.timeoutMs / 1000)} s`,
+        );
+      }
+      await sleep(Math.min(delay, left), undefined, { signal: options.signal });
+      delay = Math.min(Math.round(delay * 1.5), maxDelay);
+    }
+  }
+}

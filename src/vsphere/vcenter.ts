@@ -1,0 +1,160 @@
+import type { Agent, Dispatcher } from 'undici';
+import { VapiClient } from './client.ts';
+import { DownloadSessionFiles } from './download-session-file.ts';
+import { DownloadSessions } from './download-session.ts';
+import { DataEndpointRejectedError } from './errors.ts';
+import { LibraryItems } from './library-item.ts';
+import type { ClientLogger, VapiCallEvent } from './logger.ts';
+import { createAgent, normalizeThumbprint, type TlsOptions } from './tls.ts';
+import type { ApiDialectName, ApiSessionInfo, TransferEndpoint } from './types.ts';
+
+export interface VCenterOptions {
+  /** The vCenter's name in cldl's configuration. */
+  name?: string;
+  url: string;
+  username: string;
+  password: string;
+  api?: ApiDialectName | 'auto';
+  tls?: TlsOptions;
+  /**
+   * Hosts besides the vCenter's own that may receive our API session token on file downloads
+   * (`*` for any). Download endpoints elsewhere are refused.
+   */
+  dataHosts?: readonly string[];
+  /** Accept a download endpoint only if its certificate matches the thumbprint vCenter reports for it. */
+  verifyEndpointThumbprint?: boolean;
+  /** Connections per origin: vAPI calls and file data get separate pools (see below). */
+  connections?: { api?: number; data?: number };
+  timeouts?: { connectMs?: number; headersMs?: number; bodyIdleMs?: number; requestMs?: number };
+  apiSessionKeepAliveMs?: number;
+  logger?: ClientLogger;
+  onCall?: (event: VapiCallEvent) => void;
+}
+
+/** Where and how to GET one file's bytes: what the transfer layer needs, and nothing about sessions. */
+export interface DataEndpoint {
+  url: string;
+  dispatcher: Dispatcher;
+  /** Headers that authorise the GET (the API session header); logs in if needed. */
+  headers(): Promise<Record<string, string>>;
+  /** After a 401 with `headers`: drop that token so the next `headers()` logs in again. */
+  unauthorized(headers: Record<string, string>): Promise<void>;
+}
+
+const SESSION_HEADER = 'vmware-api-session-id';
+
+/**
+ * One configured vCenter: its API session, its connection pools and the three services a download
+ * uses. vAPI calls and file data have separate pools so that eight long transfers can never make a
+ * keep-alive wait for a free connection while the download session runs out of time.
+ */
+export class VCenterClient {
+  readonly name: string;
+  readonly url: string;
+  readonly sessions: DownloadSessions;
+  readonly files: DownloadSessionFiles;
+  readonly items: LibraryItems;
+  readonly #vapi: VapiClient;
+  readonly #options: VCenterOptions;
+  readonly #host: string;
+  readonly #apiAgent: Agent;
+  readonly #dataAgent: Agent;
+  readonly #otherAgents = new Map<string, Agent>();
+  readonly #otherAgentFactory: (tls: TlsOptions) => Agent;
+
+  constructor(options: VCenterOptions) {
+    this.#options = options;
+    this.name = options.name ?? 'default';
+    this.url = options.url;
+    this.#host = new URL(options.url).hostname;
+    const t = options.timeouts ?? {};
+    const agent = (connections: number, tls: TlsOptions) =>
+      createAgent({
+        tls,
+        connections,
+        connectTimeoutMs: t.connectMs ?? 10_000,
+        headersTimeoutMs: t.headersMs ?? 60_000,
+        bodyTimeoutMs: t.bodyIdleMs ?? 60_000,
+      });
+    this.#apiAgent = agent(options.connections?.api ?? 4, options.tls ?? {});
+    this.#dataAgent = agent(options.connections?.data ?? 16, options.tls ?? {});
+    this.#otherAgentFactory = (tls) => agent(options.connections?.data ?? 16, tls);
+    this.#vapi = new VapiClient({
+      vcenter: this.name,
+      url: options.url,
+      username: options.username,
+      password: options.password,
+      api: options.api ?? 'auto',
+      dispatcher: this.#apiAgent,
+      requestTimeoutMs: t.requestMs ?? 60_000,
+      apiSessionKeepAliveMs: options.apiSessionKeepAliveMs ?? 5 * 60_000,
+      logger: options.logger,
+      onCall: options.onCall,
+    });
+    this.sessions = new DownloadSessions(this.#vapi);
+    this.files = new DownloadSessionFiles(this.#vapi, options.logger);
+    this.items = new LibraryItems(this.#vapi);
+  }
+
+  /** Logs in now (otherwise the first call does); resolves the dialect in `auto` mode. */
+  async login(): Promise<void> {
+    await this.#vapi.session.token();
+  }
+
+  dialect(): Promise<ApiDialectName> {
+    return this.#vapi.dialect();
+  }
+
+  apiSessionInfo(signal?: AbortSignal): Promise<ApiSessionInfo> {
+    return this.#vapi.run((d) => d.sessionInfo(), signal);
+  }
+
+  /** Keeps the API session alive (see ApiSession) until the returned function is called. */
+  hold(): () => void {
+    return this.#vapi.session.hold();
+  }
+
+  /**
+   * How to fetch a prepared file's bytes. Refuses endpoints on hosts we would not trust with our
+   * session token; pins the endpoint's certificate to the thumbprint vCenter reported for it.
+   */
+  dataEndpoint(endpoint: TransferEndpoint): DataEndpoint {
+    const url = new URL(endpoint.uri);
+    const allowed = [this.#host, ...(this.#options.dataHosts ?? [])];
+    if ((url.protocol !== 'https:' && url.protocol !== 'http:') || !(allowed.includes(url.hostname) || allowed.includes('*'))) {
+      throw new DataEndpointRejectedError(endpoint.uri, allowed);
+    }
+    const session = this.#vapi.session;
+    return {
+      url: endpoint.uri,
+      dispatcher: this.#dataDispatcher(url, endpoint.sslCertificateThumbprint),
+      headers: async () => ({ [SESSION_HEADER]: await session.token() }),
+      unauthorized: async (headers) => {
+        const stale = headers[SESSION_HEADER];
+        if (stale !== undefined) await session.invalidate(stale);
+      },
+    };
+  }
+
+  #dataDispatcher(url: URL, thumbprint: string | undefined): Dispatcher {
+    const pin = url.protocol === 'https:' && thumbprint && this.#options.verifyEndpointThumbprint !== false ? normalizeThumbprint(thumbprint) : undefined;
+    if (pin === undefined && url.hostname === this.#host) return this.#dataAgent;
+    // Another host, or a pinned certificate: the vCenter's own pin (if any) does not apply there.
+    const key = pin ?? '';
+    let agent = this.#otherAgents.get(key);
+    if (!agent) {
+      const tls: TlsOptions = { ...this.#options.tls };
+      delete tls.thumbprint;
+      if (pin !== undefined) tls.thumbprint = pin;
+      agent = this.#otherAgentFactory(tls);
+      this.#otherAgents.set(key, agent);
+    }
+    return agent;
+  }
+
+  /** Logs out of vCenter and closes every connection. */
+  async close(): Promise<void> {
+    await this.#vapi.session.close();
+    await Promise.all([this.#apiAgent, this.#dataAgent, ...this.#otherAgents.values()].map((a) => a.close()));
+  }
+}

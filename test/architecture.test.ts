@@ -1,0 +1,95 @@
+import { readdirSync, readFileSync } from 'node:fs';
+import path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { repoRoot } from './support/shared-tools.ts';
+
+// The layers and their one direction of dependency (see README, "Architecture"):
+//   vsphere <- transfer <- orchestrator <- service, cli        simulator stands apart.
+// Each rule says what a layer may import besides itself, Node built-ins and npm packages.
+const src = path.join(repoRoot, 'src');
+
+interface Rule {
+  layer: string;
+  mayImport: string[];
+  forbiddenPackages: RegExp[];
+}
+
+const RULES: Rule[] = [
+  { layer: 'vsphere', mayImport: ['cldl-error.ts'], forbiddenPackages: [/^bullmq/, /^ioredis/, /^node:fs/, /^fs/, /^pino/] },
+  { layer: 'transfer', mayImport: ['cldl-error.ts', 'vsphere'], forbiddenPackages: [/^bullmq/, /^ioredis/] },
+  { layer: 'orchestrator', mayImport: ['cldl-error.ts', 'vsphere', 'transfer'], forbiddenPackages: [] },
+  { layer: 'service', mayImport: ['cldl-error.ts', 'vsphere', 'transfer', 'orchestrator', 'config', 'logging'], forbiddenPackages: [] },
+  { layer: 'simulator', mayImport: [], forbiddenPackages: [] },
+];
+
+function sourceFiles(dir: string): string[] {
+  return readdirSync(dir, { withFileTypes: true }).flatMap((e) =>
+    e.isDirectory() ? sourceFiles(path.join(dir, e.name)) : e.name.endsWith('.ts') ? [path.join(dir, e.name)] : [],
+  );
+}
+
+const IMPORT = /(?:^|[\n;])\s*(?:import|export)\s[^'"]*?from\s+['"]([^'"]+)['"]|import\(\s*['"]([^'"]+)['"]\s*\)|(?:^|\n)\s*import\s+['"]([^'"]+)['"]/g;
+
+function importsOf(file: string): string[] {
+  const text = readFileSync(file, 'utf8');
+  return [...text.matchAll(IMPORT)].map((m) => (m[1] ?? m[2] ?? m[3])!);
+}
+
+const files = sourceFiles(src);
+const graph = new Map(
+  files.map((f) => [
+    f,
+    importsOf(f).map((spec) => (spec.startsWith('.') ? { local: path.resolve(path.dirname(f), spec), spec } : { local: undefined, spec })),
+  ]),
+);
+const layerOf = (file: string) => path.relative(src, file).split(path.sep)[0]!;
+
+describe('architecture', () => {
+  it('finds the source tree', () => {
+    expect(files.length).toBeGreaterThan(10);
+  });
+
+  it.each(RULES)('$layer imports only what its layer may', (rule) => {
+    const offences: string[] = [];
+    for (const [file, deps] of graph) {
+      if (layerOf(file) !== rule.layer) continue;
+      for (const dep of deps) {
+        const where = `${path.relative(src, file)} -> ${dep.spec}`;
+        if (dep.local === undefined) {
+          if (rule.forbiddenPackages.some((re) => re.test(dep.spec))) offences.push(where);
+          continue;
+        }
+        const target = layerOf(dep.local);
+        if (target !== rule.layer && !rule.mayImport.includes(target)) offences.push(where);
+      }
+    }
+    expect(offences).toEqual([]);
+  });
+
+  it('has no import cycles', () => {
+    const cycles: string[] = [];
+    const state = new Map<string, 'visiting' | 'done'>();
+    const stack: string[] = [];
+    const visit = (file: string) => {
+      state.set(file, 'visiting');
+      stack.push(file);
+      for (const dep of graph.get(file) ?? []) {
+        if (dep.local === undefined || !graph.has(dep.local)) continue;
+        if (state.get(dep.local) === 'visiting') {
+          cycles.push(stack.slice(stack.indexOf(dep.local)).concat(dep.local).map((f) => path.relative(src, f)).join(' -> '));
+        } else if (!state.has(dep.local)) visit(dep.local);
+      }
+      stack.pop();
+      state.set(file, 'done');
+    };
+    for (const f of files) if (!state.has(f)) visit(f);
+    expect(cycles).toEqual([]);
+  });
+
+  it('resolves every relative import to a file that exists', () => {
+    const missing = [...graph].flatMap(([file, deps]) =>
+      deps.filter((d) => d.local !== undefined && !graph.has(d.local)).map((d) => `${path.relative(src, file)} -> ${d.spec}`),
+    );
+    expect(missing).toEqual([]);
+  });
+});
