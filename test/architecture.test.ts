@@ -15,10 +15,10 @@ interface Rule {
 }
 
 const RULES: Rule[] = [
-  { layer: 'vsphere', mayImport: ['cldl-error.ts'], forbiddenPackages: [/^bullmq/, /^ioredis/, /^node:fs/, /^fs/, /^pino/] },
-  { layer: 'transfer', mayImport: ['cldl-error.ts', 'vsphere'], forbiddenPackages: [/^bullmq/, /^ioredis/] },
-  { layer: 'orchestrator', mayImport: ['cldl-error.ts', 'vsphere', 'transfer'], forbiddenPackages: [] },
-  { layer: 'service', mayImport: ['cldl-error.ts', 'vsphere', 'transfer', 'orchestrator', 'config', 'logging'], forbiddenPackages: [] },
+  { layer: 'vsphere', mayImport: ['cldl-error.ts', 'backoff.ts'], forbiddenPackages: [/^bullmq/, /^ioredis/, /^node:fs/, /^fs/, /^pino/] },
+  { layer: 'transfer', mayImport: ['cldl-error.ts', 'backoff.ts', 'vsphere'], forbiddenPackages: [/^bullmq/, /^ioredis/] },
+  { layer: 'orchestrator', mayImport: ['cldl-error.ts', 'backoff.ts', 'vsphere', 'transfer'], forbiddenPackages: [] },
+  { layer: 'service', mayImport: ['cldl-error.ts', 'backoff.ts', 'vsphere', 'transfer', 'orchestrator', 'config', 'logging'], forbiddenPackages: [] },
   { layer: 'simulator', mayImport: [], forbiddenPackages: [] },
 ];
 

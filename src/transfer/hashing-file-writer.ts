@@ -1,0 +1,101 @@
+import type { Hash } from 'node:crypto';
+import type { FileHandle } from 'node:fs/promises';
+import { Writable } from 'node:stream';
+
+/** Bytes on disk, bumped by writers and read by whoever reports progress; no callback per chunk. */
+export interface ByteCounter {
+  bytes: number;
+}
+
+/**
+ * A Writable that appends to an open file at a known position and feeds the same bytes to hashes.
+ *
+ * Chunks are batched by `_writev` into one positioned writev, so a 4 MiB highWaterMark means few
+ * syscalls and a socket that keeps reading while the disk writes. Hashes are updated only after a
+ * write succeeded, so `position` and the hashes always describe exactly the bytes on disk: a
+ * transfer that breaks can resume from `position` with the same hash objects.
+ */
+export class HashingFileWriter extends Writable {
+  readonly #file: FileHandle;
+  readonly #hashes: readonly Hash[];
+  readonly #counter: ByteCounter;
+  #position: number;
+  #inflight: Promise<void> | undefined;
+
+  constructor(file: FileHandle, position: number, hashes: readonly Hash[], counter: ByteCounter, highWaterMark: number) {
+    super({ highWaterMark, decodeStrings: false });
+    this.#file = file;
+    this.#position = position;
+    this.#hashes = hashes;
+    this.#counter = counter;
+  }
+
+  /** Bytes of the file that are written and hashed. */
+  get position(): number {
+    return this.#position;
+  }
+
+  override _write(chunk: Buffer, _encoding: BufferEncoding, callback: (error?: Error | null) => void): void {
+    this.#track(this.#append([chunk]), callback);
+  }
+
+  override _writev(chunks: Array<{ chunk: Buffer }>, callback: (error?: Error | null) => void): void {
+    this.#track(this.#append(chunks.map((c) => c.chunk)), callback);
+  }
+
+  /**
+   * A destroyed writer (the connection broke) closes only once its last write has landed, so a
+   * retry that reads `position` after 'close' cannot race a late write into the hashes.
+   */
+  override _destroy(error: Error | null, callback: (error?: Error | null) => void): void {
+    const inflight = this.#inflight;
+    if (!inflight) return callback(error);
+    inflight.then(
+      () => callback(error),
+      () => callback(error),
+    );
+  }
+
+  #track(write: Promise<void>, callback: (error?: Error | null) => void): void {
+    this.#inflight = write;
+    write.then(
+      () => {
+        this.#inflight = undefined;
+        callback();
+      },
+      (err: Error) => {
+        this.#inflight = undefined;
+        callback(err);
+      },
+    );
+  }
+
+  async #append(buffers: Buffer[]): Promise<void> {
+    let pending = buffers;
+    let total = 0;
+    for (const b of buffers) total += b.length;
+    let done = 0;
+    // A positioned writev may write less than asked; carry on from where it stopped.
+    while (done < total) {
+      const { bytesWritten } = await this.#file.writev(pending, this.#position + done);
+      done += bytesWritten;
+      if (done < total) pending = remainder(buffers, done);
+    }
+    for (const b of buffers) for (const h of this.#hashes) h.update(b);
+    this.#position += total;
+    this.#counter.bytes += total;
+  }
+}
+
+function remainder(buffers: Buffer[], skip: number): Buffer[] {
+  const out: Buffer[] = [];
+  for (const b of buffers) {
+    if (skip >= b.length) {
+      skip -= b.length;
+      continue;
+    }
+    out.push(skip > 0 ? b.subarray(skip) : b);
+    skip = 0;
+  }
+  return out;
+}

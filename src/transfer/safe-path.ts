@@ -1,0 +1,58 @@
+import { mkdir, realpath } from 'node:fs/promises';
+import path from 'node:path';
+import { UnsafePathError } from './errors.ts';
+
+const MAX_NAME_BYTES = 255;
+
+/**
+ * Checks a file name that came from the server: one plain path segment, nothing that a filesystem
+ * would read as a directory, a parent, or the end of a C string.
+ */
+export function assertSafeFileName(name: string): void {
+  const why =
+    name === '' ? 'it is empty'
+    : name.includes('\0') ? 'it contains a NUL byte'
+    : name.includes('/') || name.includes('\\') ? 'it contains a path separator'
+    : name === '.' || name === '..' ? 'it names a directory'
+    : Buffer.byteLength(name) > MAX_NAME_BYTES ? `it is longer than ${MAX_NAME_BYTES} bytes`
+    // eslint-disable-next-line no-control-regex
+    : /[\x00-\x1f\x7f]/.test(name) ? 'it contains a control character'
+    : undefined;
+  if (why) throw new UnsafePathError(`refusing file name ${JSON.stringify(name)} from the server: ${why}`);
+}
+
+/**
+ * Checks a destination (a directory relative to the download root) from a job, without touching the
+ * disk: not absolute, no `..`, no NUL.
+ */
+export function assertSafeDestination(destination: string): void {
+  const why =
+    destination.trim() === '' ? 'it is empty'
+    : destination.includes('\0') ? 'it contains a NUL byte'
+    : path.isAbsolute(destination) || /^[a-zA-Z]:[\\/]/.test(destination) ? 'it is absolute; give a directory relative to the download root'
+    : destination.split(/[\\/]/).includes('..') ? 'it contains ".."'
+    : undefined;
+  if (why) throw new UnsafePathError(`destination ${JSON.stringify(destination)} is not allowed: ${why}`);
+}
+
+/**
+ * Creates `destination` under `root` and returns its real path, refusing one that a symlink leads
+ * out of the root. The check runs on the real paths after creation, so a link anywhere on the way
+ * (an existing directory that points elsewhere) is caught.
+ */
+export async function prepareDestinationDir(root: string, destination: string): Promise<string> {
+  assertSafeDestination(destination);
+  const realRoot = await realpath(root);
+  const dir = path.resolve(realRoot, destination);
+  await mkdir(dir, { recursive: true });
+  const realDir = await realpath(dir);
+  if (!isInside(realRoot, realDir)) {
+    throw new UnsafePathError(`destination ${JSON.stringify(destination)} leads outside the download root through a symbolic link`);
+  }
+  return realDir;
+}
+
+export function isInside(root: string, candidate: string): boolean {
+  const rel = path.relative(root, candidate);
+  return rel === '' || (!rel.startsWith('..') && !path.isAbsolute(rel));
+}

@@ -1,0 +1,253 @@
+import { mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { Agent } from 'undici';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import {
+  downloadFile,
+  DownloadPart,
+  type ByteCounter,
+  type FileDownloadOptions,
+  type HttpSource,
+  type RetryEvent,
+} from '../../src/transfer/index.ts';
+import { serveBytes, testBytes } from '../support/byte-server.ts';
+import { startHttpServer, type Handler, type TestServer } from '../support/http-server.ts';
+
+let dir: string;
+let server: TestServer | undefined;
+let agent: Agent;
+const FILE = testBytes(3 * 1024 * 1024 + 123);
+
+beforeEach(async () => {
+  dir = await mkdtemp(path.join(tmpdir(), 'cldl-transfer-'));
+  agent = new Agent({ bodyTimeout: 2000, headersTimeout: 2000 });
+});
+afterEach(async () => {
+  await server?.stop();
+  server = undefined;
+  await agent.close();
+  await rm(dir, { recursive: true, force: true });
+});
+
+async function serve(handler: Handler): Promise<HttpSource & { tokens: string[] }> {
+  server = await startHttpServer(handler);
+  const tokens = ['t1'];
+  return {
+    url: `${server.url}/data/disk.vmdk?session=abc`,
+    dispatcher: agent,
+    tokens,
+    headers: () => Promise.resolve({ 'vmware-api-session-id': tokens[tokens.length - 1]! }),
+    unauthorized: (h) => {
+      tokens.push(`t${tokens.length + 1}`);
+      expect(h['vmware-api-session-id']).toBe(tokens[tokens.length - 2]);
+      return Promise.resolve();
+    },
+  };
+}
+
+function rangeStarts(): number[] {
+  return server!.requests.flatMap((r) => (r.headers.range ? [Number(/bytes=(\d+)-/.exec(r.headers.range)![1])] : []));
+}
+
+function options(extra: Partial<FileDownloadOptions> = {}): FileDownloadOptions {
+  return { fileName: 'disk.vmdk', attempts: 5, backoff: { baseMs: 10, maxMs: 50 }, expectedSize: FILE.data.length, ...extra };
+}
+
+async function openPart(counter: ByteCounter = { bytes: 0 }, resume = false) {
+  return DownloadPart.open(path.join(dir, 'disk.vmdk.part'), { algorithms: ['sha1', 'sha256'], resume, counter, expectedSize: FILE.data.length });
+}
+
+describe('downloadFile', () => {
+  it('streams a file to its .part, hashing on the fly, and makes it durable', async () => {
+    const source = await serve((req, res) => serveBytes(req, res, FILE.data));
+    const counter = { bytes: 0 };
+    const part = await openPart(counter);
+    await downloadFile(part, source, options());
+    expect(part.position).toBe(FILE.data.length);
+    expect(part.digests()).toEqual({ sha1: FILE.sha1, sha256: FILE.sha256 });
+    expect(counter.bytes).toBe(FILE.data.length);
+    await part.close();
+    expect((await readFile(part.path)).equals(FILE.data)).toBe(true);
+    expect(server!.requests[0]!.headers['vmware-api-session-id']).toBe('t1');
+    expect(server!.requests[0]!.headers.range).toBeUndefined();
+  });
+
+  it('resumes with Range after a connection reset, without hashing anything twice', async () => {
+    let resets = 0;
+    const source = await serve((req, res) => serveBytes(req, res, FILE.data, resets++ < 2 ? { resetAfter: 1_000_000 } : {}));
+    const retries: RetryEvent[] = [];
+    const part = await openPart();
+    await downloadFile(part, source, options({ onRetry: (e) => retries.push(e) }));
+    expect(part.digests().sha1).toBe(FILE.sha1);
+    // A reset loses what the server had not flushed: each resume starts where the client's bytes end.
+    const starts = rangeStarts();
+    expect(starts).toHaveLength(2);
+    expect(starts[0]).toBeGreaterThan(0);
+    expect(starts[0]).toBeLessThanOrEqual(1_000_000);
+    expect(starts[1]).toBeGreaterThan(starts[0]!);
+    expect(starts[1]).toBeLessThanOrEqual(starts[0]! + 1_000_000);
+    expect(retries.map((r) => r.reason)).toEqual(['connection', 'connection']);
+    await part.close();
+    expect((await readFile(part.path)).equals(FILE.data)).toBe(true);
+  });
+
+  it('starts the file over when the server answers a Range with 200', async () => {
+    let first = true;
+    const source = await serve((req, res) => {
+      serveBytes(req, res, FILE.data, { ignoreRange: true, ...(first ? { resetAfter: 2_000_000 } : {}) });
+      first = false;
+    });
+    const counter = { bytes: 0 };
+    const part = await openPart(counter);
+    await downloadFile(part, source, options());
+    expect(rangeStarts()).toHaveLength(1);
+    expect(part.digests().sha256).toBe(FILE.sha256);
+    expect(counter.bytes).toBe(FILE.data.length);
+    await part.close();
+    expect((await readFile(part.path)).equals(FILE.data)).toBe(true);
+  });
+
+  it('refuses a 206 whose Content-Range does not start where it asked, and starts over', async () => {
+    let n = 0;
+    const source = await serve((req, res) => {
+      n++;
+      if (n === 1) return serveBytes(req, res, FILE.data, { resetAfter: 500_000 });
+      if (n === 2) {
+        res.writeHead(206, { 'content-range': `bytes 0-99/${FILE.data.length}`, 'content-length': 100 });
+        return res.end(FILE.data.subarray(0, 100));
+      }
+      serveBytes(req, res, FILE.data);
+    });
+    const retries: RetryEvent[] = [];
+    const part = await openPart();
+    await downloadFile(part, source, options({ onRetry: (e) => retries.push(e) }));
+    expect(retries.map((r) => r.reason)).toEqual(['connection', 'range']);
+    expect(retries[1]!.error.message).toMatch(new RegExp(`asked for bytes from ${rangeStarts()[0]}, got Content-Range "bytes 0-99/`));
+    expect(server!.requests[2]!.headers.range).toBeUndefined();
+    expect(part.digests().sha1).toBe(FILE.sha1);
+    await part.close();
+  });
+
+  it('logs in again after a 401 on the data URL and resumes', async () => {
+    const source = await serve((req, res) => {
+      if (req.headers['vmware-api-session-id'] === 't1' && req.headers.range) res.writeHead(401).end();
+      else serveBytes(req, res, FILE.data, req.headers.range ? {} : { resetAfter: 1_500_000 });
+    });
+    const part = await openPart();
+    await downloadFile(part, source, options());
+    expect(source.tokens).toEqual(['t1', 't2']);
+    const [resumeAt] = rangeStarts();
+    expect(server!.requests.map((r) => [r.headers['vmware-api-session-id'], r.headers.range])).toEqual([
+      ['t1', undefined],
+      ['t1', `bytes=${resumeAt}-`],
+      ['t2', `bytes=${resumeAt}-`],
+    ]);
+    expect(part.digests().sha1).toBe(FILE.sha1);
+    await part.close();
+  });
+
+  it('retries 5xx with backoff and gives up after the configured attempts, naming the status', async () => {
+    const source = await serve((_req, res) => res.writeHead(503).end());
+    const part = await openPart();
+    const err = await downloadFile(part, source, options({ attempts: 3 })).catch((e: unknown) => e);
+    expect(err).toMatchObject({ code: 'CLDL_HTTP_STATUS', retryable: true });
+    expect((err as Error).message).toMatch(/GET of disk.vmdk answered HTTP 503 \(http:\/\/127\.0\.0\.1:\d+\/data\/disk\.vmdk\) \(gave up after 3 attempts\)/);
+    expect((err as Error).message).not.toContain('session=abc');
+    expect(server!.requests).toHaveLength(3);
+    await part.close();
+  });
+
+  it('does not retry a 404', async () => {
+    const source = await serve((_req, res) => res.writeHead(404).end());
+    const part = await openPart();
+    await expect(downloadFile(part, source, options())).rejects.toMatchObject({ code: 'CLDL_HTTP_STATUS', status: 404, retryable: false });
+    expect(server!.requests).toHaveLength(1);
+    await part.close();
+  });
+
+  it('rides out a stalled body through the idle timeout and resumes', async () => {
+    let first = true;
+    const source = await serve((req, res) => {
+      if (first) {
+        first = false;
+        res.writeHead(200, { 'content-length': FILE.data.length });
+        res.write(FILE.data.subarray(0, 800_000)); // then silence
+        return;
+      }
+      serveBytes(req, res, FILE.data);
+    });
+    const part = await openPart();
+    await downloadFile(part, source, options());
+    expect(server!.requests[1]!.headers.range).toBe('bytes=800000-');
+    expect(part.digests().sha1).toBe(FILE.sha1);
+    await part.close();
+  });
+
+  it('detects a body that is shorter or longer than vCenter said', async () => {
+    const source = await serve((req, res) => serveBytes(req, res, FILE.data.subarray(0, 1000)));
+    const part = await openPart();
+    const err = await downloadFile(part, source, options({ attempts: 1 })).catch((e: unknown) => e);
+    expect(err).toMatchObject({ code: 'CLDL_SIZE_MISMATCH' });
+    expect((err as Error).message).toMatch(/the server sends 1000 bytes, but vCenter listed 3145851/);
+    await part.close();
+  });
+
+  it('resumes from the bytes another process left, hashing them once from disk', async () => {
+    await writeFile(path.join(dir, 'disk.vmdk.part'), FILE.data.subarray(0, 2_500_000));
+    const source = await serve((req, res) => serveBytes(req, res, FILE.data));
+    const counter = { bytes: 0 };
+    const part = await openPart(counter, true);
+    expect(part.resumedFrom).toBe(2_500_000);
+    await downloadFile(part, source, options());
+    expect(server!.requests.map((r) => r.headers.range)).toEqual(['bytes=2500000-']);
+    expect(part.digests().sha1).toBe(FILE.sha1);
+    expect(counter.bytes).toBe(FILE.data.length);
+    await part.close();
+  });
+
+  it('makes no request for a file a previous process finished but did not rename', async () => {
+    await writeFile(path.join(dir, 'disk.vmdk.part'), FILE.data);
+    const source = await serve((req, res) => serveBytes(req, res, FILE.data));
+    const part = await openPart({ bytes: 0 }, true);
+    await downloadFile(part, source, options());
+    expect(server!.requests).toHaveLength(0);
+    expect(part.digests().sha256).toBe(FILE.sha256);
+    await part.close();
+  });
+
+  it('drops a leftover .part when not resuming, or when it is longer than the file', async () => {
+    await writeFile(path.join(dir, 'disk.vmdk.part'), Buffer.alloc(FILE.data.length + 10, 7));
+    const part = await openPart({ bytes: 0 }, true);
+    expect(part.position).toBe(0);
+    expect((await stat(part.path)).size).toBe(0);
+    await part.close();
+  });
+
+  it('stops at once when aborted, keeping the bytes for a later resume', async () => {
+    const source = await serve((req, res) => {
+      res.writeHead(200, { 'content-length': FILE.data.length });
+      res.write(FILE.data.subarray(0, 1_000_000));
+    });
+    const ac = new AbortController();
+    const part = await openPart();
+    const pending = downloadFile(part, source, options({ signal: ac.signal }));
+    await new Promise((r) => setTimeout(r, 200));
+    const reason = new Error('canceled by the operator');
+    ac.abort(reason);
+    await expect(pending).rejects.toBe(reason);
+    expect(part.position).toBe(1_000_000);
+    await part.close();
+  });
+
+  it('turns ENOSPC into DiskFullError naming the path, without retrying', async () => {
+    const source = await serve((req, res) => serveBytes(req, res, FILE.data));
+    // /dev/full is the kernel's always-full device: every write fails with ENOSPC.
+    const part = await DownloadPart.open('/dev/full', { algorithms: ['sha1'], resume: true, counter: { bytes: 0 } });
+    const err = await downloadFile(part, source, options()).catch((e: unknown) => e);
+    expect(err).toMatchObject({ code: 'CLDL_DISK_FULL', retryable: false });
+    expect((err as Error).message).toBe('no space left on the device holding /dev/full while writing disk.vmdk; free space there and retry the download');
+    expect(server!.requests).toHaveLength(1);
+    await part.close();
+  });
+});
