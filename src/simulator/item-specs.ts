@@ -1,0 +1,30 @@
+import { SimulatorConfigError } from './errors.ts';
+import { generatedSeed } from './generated-content.ts';
+import type { ItemDraft } from './library.ts';
+import type { ItemSpec } from './options.ts';
+
+/** Library drafts from test-given specs: inline bytes where given, generated content otherwise. */
+export function draftFromSpec(spec: ItemSpec): ItemDraft {
+  if (!spec.name) throw new SimulatorConfigError('an item spec needs a name');
+  return {
+    id: spec.id,
+    name: spec.name,
+    type: spec.type,
+    subscribed: spec.subscribed,
+    cached: spec.cached,
+    manifest: spec.manifest,
+    files: spec.files.map((f) => {
+      if (f.content !== undefined) {
+        const bytes = typeof f.content === 'string' ? Buffer.from(f.content) : Buffer.from(f.content);
+        if (bytes.length !== f.size) {
+          throw new SimulatorConfigError(`item ${spec.name} file ${JSON.stringify(f.name)}: size ${f.size} but content has ${bytes.length} bytes`);
+        }
+        return { name: f.name, source: { kind: 'inline', size: bytes.length, bytes } };
+      }
+      if (!Number.isSafeInteger(f.size) || f.size < 0) {
+        throw new SimulatorConfigError(`item ${spec.name} file ${JSON.stringify(f.name)}: size must be a non-negative integer`);
+      }
+      return { name: f.name, source: { kind: 'generated', size: f.size, seed: generatedSeed(spec.name, f.name) } };
+    }),
+  };
+}

@@ -1,0 +1,184 @@
+import type { ApiSession, ApiSessions } from './auth.ts';
+import type { Checksums } from './checksums.ts';
+import type { DownloadSession, DownloadSessions } from './download-sessions.ts';
+import type { ItemRecord, Library } from './library.ts';
+import type { ResolvedOptions } from './options.ts';
+import type { TimerSet } from './timer-set.ts';
+import { VapiError } from './vapi-errors.ts';
+import {
+  downloadSessionModel,
+  itemFileModel,
+  itemModel,
+  sessionFileModel,
+  sessionInfoModel,
+  type SessionFileContext,
+  type TransferEndpoint,
+} from './wire-models.ts';
+
+export interface OperationsDeps {
+  options: ResolvedOptions;
+  library: Library;
+  sessions: DownloadSessions;
+  apiSessions: ApiSessions;
+  checksums: Checksums;
+  timers: TimerSet;
+  endpoint(sessionId: string, fileName: string): TransferEndpoint;
+}
+
+function itemNotFound(id: string): VapiError {
+  return new VapiError('not_found', `Library item ${id} does not exist.`, { id: 'com.vmware.vdcs.cls-main.item_not_found', args: [id] });
+}
+
+/**
+ * What each operation does, once for both dialects: routes/rest.ts and routes/api.ts only unwrap
+ * their request shapes into these calls and wrap the results.
+ */
+export class Operations {
+  private readonly d: OperationsDeps;
+  private readonly fileContext: SessionFileContext;
+  /** Syncs under way, by item: a content sync asked for during a metadata one upgrades it. */
+  private readonly syncing = new Map<string, { content: boolean }>();
+
+  constructor(deps: OperationsDeps) {
+    this.d = deps;
+    this.fileContext = {
+      endpoint: (sessionId, fileName) => deps.endpoint(sessionId, fileName),
+      sizeUntilDownloaded: deps.options.sizeUntilDownloaded,
+      checksumAlgorithm: deps.options.checksumAlgorithm,
+      checksums: deps.checksums,
+    };
+  }
+
+  login(authorization: string | undefined): string {
+    return this.d.apiSessions.login(authorization).token;
+  }
+
+  logout(session: ApiSession): void {
+    this.d.apiSessions.logout(session.token);
+  }
+
+  sessionInfo(session: ApiSession): unknown {
+    return sessionInfoModel(session);
+  }
+
+  libraries(): string[] {
+    return this.d.library.libraries().map((l) => l.id);
+  }
+
+  findLibraries(spec: { name?: string | undefined; type?: 'LOCAL' | 'SUBSCRIBED' | undefined }): string[] {
+    return this.d.library
+      .libraries()
+      .filter((l) => (spec.name === undefined || l.name === spec.name) && (spec.type === undefined || l.type === spec.type))
+      .map((l) => l.id);
+  }
+
+  items(libraryId: string): string[] {
+    if (!this.d.library.library(libraryId)) {
+      throw new VapiError('not_found', `Library ${libraryId} does not exist.`, { id: 'com.vmware.vdcs.cls-main.library_not_found', args: [libraryId] });
+    }
+    return this.d.library.list(libraryId).map((i) => i.id);
+  }
+
+  item(id: string): unknown {
+    return itemModel(this.requireItem(id));
+  }
+
+  itemFiles(id: string): unknown[] {
+    const item = this.requireItem(id);
+    return item.files.map((f) => itemFileModel(item, f, this.d.options.checksumAlgorithm, this.d.checksums));
+  }
+
+  itemFile(id: string, name: string): unknown {
+    const item = this.requireItem(id);
+    const f = item.files.find((x) => x.name === name);
+    if (!f) {
+      throw new VapiError('not_found', `File ${JSON.stringify(name)} is not part of library item ${id}.`, {
+        id: 'com.vmware.vdcs.cls-main.file_not_found',
+        args: [name, id],
+      });
+    }
+    return itemFileModel(item, f, this.d.options.checksumAlgorithm, this.d.checksums);
+  }
+
+  /**
+   * As on an on-demand subscribed library: metadata always syncs; content (making an uncached item
+   * cached) only with force_sync_content, after syncDelayMs.
+   */
+  sync(id: string, forceSyncContent: boolean): void {
+    const item = this.requireItem(id);
+    if (!item.subscribed) {
+      throw new VapiError('invalid_element_type', `Library item ${id} is not a member of a subscribed library.`, {
+        id: 'com.vmware.vdcs.cls-main.item_not_subscribed',
+        args: [id],
+      });
+    }
+    const pending = this.syncing.get(id);
+    if (pending) {
+      pending.content ||= forceSyncContent;
+      return;
+    }
+    const sync = { content: forceSyncContent };
+    this.syncing.set(id, sync);
+    this.d.timers.after(this.d.options.syncDelayMs, () => {
+      this.syncing.delete(id);
+      if (sync.content) item.cached = true;
+      item.lastSyncTime = new Date();
+    });
+  }
+
+  createSession(session: ApiSession, itemId: string, clientToken: string | undefined): string {
+    return this.d.sessions.create(session.user, itemId, clientToken).id;
+  }
+
+  getSession(session: ApiSession, id: string): unknown {
+    const s = this.d.sessions.find(session.user, id);
+    return downloadSessionModel(s, this.d.sessions.expiresAt(s));
+  }
+
+  listSessions(session: ApiSession, itemId: string | undefined): string[] {
+    if (itemId !== undefined) this.requireItem(itemId);
+    return this.d.sessions.list(session.user, itemId);
+  }
+
+  keepAlive(session: ApiSession, id: string, progress: number | undefined): void {
+    this.d.sessions.keepAlive(this.d.sessions.find(session.user, id), progress);
+  }
+
+  cancel(session: ApiSession, id: string): void {
+    this.d.sessions.cancel(this.d.sessions.find(session.user, id));
+  }
+
+  fail(session: ApiSession, id: string, clientErrorMessage: string): void {
+    this.d.sessions.fail(this.d.sessions.find(session.user, id), clientErrorMessage);
+  }
+
+  deleteSession(session: ApiSession, id: string): void {
+    this.d.sessions.delete(this.d.sessions.find(session.user, id));
+  }
+
+  async files(session: ApiSession, id: string): Promise<unknown[]> {
+    const s = this.d.sessions.find(session.user, id);
+    return Promise.all([...s.files.values()].map((f) => sessionFileModel(s, f, this.fileContext)));
+  }
+
+  async file(session: ApiSession, id: string, fileName: string): Promise<unknown> {
+    const s = this.d.sessions.find(session.user, id);
+    return this.fileModel(s, fileName);
+  }
+
+  async prepare(session: ApiSession, id: string, fileName: string): Promise<unknown> {
+    const s = this.d.sessions.find(session.user, id);
+    this.d.sessions.prepare(s, fileName);
+    return this.fileModel(s, fileName);
+  }
+
+  private fileModel(s: DownloadSession, fileName: string): Promise<unknown> {
+    return sessionFileModel(s, this.d.sessions.file(s, fileName), this.fileContext);
+  }
+
+  private requireItem(id: string): ItemRecord {
+    const item = this.d.library.get(id);
+    if (!item) throw itemNotFound(id);
+    return item;
+  }
+}
