@@ -49,7 +49,11 @@ const DEFAULT_HWM = 4 << 20;
  */
 export async function downloadFile(part: DownloadPart, source: HttpSource, options: FileDownloadOptions): Promise<void> {
   const { fileName, signal } = options;
-  for (let attempt = 1; ; attempt++) {
+  // `attempts` bounds failures in a row without progress: a flaky link that moves the file
+  // forward on every try is never given up on; one that makes no headway is.
+  let failures = 0;
+  let progressAt = part.position;
+  for (;;) {
     // A file complete on disk (a worker died between the last byte and the rename) needs no GET.
     if (options.expectedSize !== undefined && part.position === options.expectedSize) break;
     try {
@@ -58,17 +62,20 @@ export async function downloadFile(part: DownloadPart, source: HttpSource, optio
     } catch (raw) {
       if (signal?.aborted) throw signal.reason;
       const err = classify(raw, fileName, part, source.url);
+      if (part.position > progressAt) failures = 0;
+      failures++;
       if (err instanceof DataUnauthorizedError) await source.unauthorized(err.sentHeaders);
-      if (!err.retryable || attempt >= options.attempts) {
-        if (attempt > 1 && err.retryable) {
-          throw new TransferError(err.code, `${err.message} (gave up after ${attempt} attempts)`, { cause: err, retryable: true, fileName });
+      if (!err.retryable || failures >= options.attempts) {
+        if (failures > 1 && err.retryable) {
+          throw new TransferError(err.code, `${err.message} (gave up after ${failures} attempts without progress)`, { cause: err, retryable: true, fileName });
         }
         throw err;
       }
       if (err instanceof TransferError && err.restart) part.restart();
-      options.onRetry?.({ fileName, attempt, reason: retryReason(err), error: err });
+      progressAt = part.position;
+      options.onRetry?.({ fileName, attempt: failures, reason: retryReason(err), error: err });
       // A fresh login needs no wait; anything else backs off.
-      if (!(err instanceof DataUnauthorizedError)) await waitBackoff(attempt, options.backoff, signal);
+      if (!(err instanceof DataUnauthorizedError)) await waitBackoff(failures, options.backoff, signal);
     }
   }
   await part.flush();

@@ -7,6 +7,7 @@ import type { Dialect, VapiOperation } from './dialect.ts';
 import { isVapiError, LoginError, VapiConnectionError, VapiError, VapiProtocolError } from './errors.ts';
 import type { ClientLogger, VapiCallEvent } from './logger.ts';
 import { restDialect } from './rest-dialect.ts';
+import { withRetry, type RetryOptions } from './retry.ts';
 import { asTlsVerificationError } from './tls.ts';
 import type { ApiDialectName } from './types.ts';
 
@@ -22,6 +23,8 @@ export interface VapiClientOptions {
   dispatcher: Dispatcher;
   requestTimeoutMs: number;
   apiSessionKeepAliveMs: number;
+  /** Transient failures (503, resets) of a call are retried this way before the caller sees them. */
+  retry: RetryOptions;
   logger?: ClientLogger | undefined;
   onCall?: ((event: VapiCallEvent) => void) | undefined;
 }
@@ -67,8 +70,17 @@ export class VapiClient {
     return this.#dialect!.name;
   }
 
-  /** Runs one authenticated call; on 401 logs in again once and repeats it. */
-  async run<T>(build: (dialect: Dialect) => VapiOperation<T>, signal?: AbortSignal): Promise<T> {
+  /**
+   * Runs one authenticated call: transient failures are retried with backoff, and a 401 leads to
+   * one new login and a repeat.
+   */
+  run<T>(build: (dialect: Dialect) => VapiOperation<T>, signal?: AbortSignal): Promise<T> {
+    return withRetry(() => this.#authenticated(build, signal), this.#options.retry, signal, (err) =>
+      this.#options.logger?.debug({ vcenter: this.vcenter, err }, 'retrying a vAPI call'),
+    );
+  }
+
+  async #authenticated<T>(build: (dialect: Dialect) => VapiOperation<T>, signal?: AbortSignal): Promise<T> {
     const token = await this.session.token();
     const op = build(this.#dialect!);
     try {

@@ -27,6 +27,8 @@ export interface VCenterOptions {
   connections?: { api?: number; data?: number };
   timeouts?: { connectMs?: number; headersMs?: number; bodyIdleMs?: number; requestMs?: number };
   apiSessionKeepAliveMs?: number;
+  /** Per-call retries of transient vAPI failures. */
+  retry?: { attempts?: number; baseMs?: number; maxMs?: number };
   logger?: ClientLogger;
   onCall?: (event: VapiCallEvent) => void;
 }
@@ -88,6 +90,7 @@ export class VCenterClient {
       dispatcher: this.#apiAgent,
       requestTimeoutMs: t.requestMs ?? 60_000,
       apiSessionKeepAliveMs: options.apiSessionKeepAliveMs ?? 5 * 60_000,
+      retry: { attempts: options.retry?.attempts ?? 4, baseMs: options.retry?.baseMs ?? 250, maxMs: options.retry?.maxMs ?? 4_000 },
       logger: options.logger,
       onCall: options.onCall,
     });

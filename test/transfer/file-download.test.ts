@@ -152,9 +152,21 @@ describe('downloadFile', () => {
     const part = await openPart();
     const err = await downloadFile(part, source, options({ attempts: 3 })).catch((e: unknown) => e);
     expect(err).toMatchObject({ code: 'CLDL_HTTP_STATUS', retryable: true });
-    expect((err as Error).message).toMatch(/GET of disk.vmdk answered HTTP 503 \(http:\/\/127\.0\.0\.1:\d+\/data\/disk\.vmdk\) \(gave up after 3 attempts\)/);
+    expect((err as Error).message).toMatch(/GET of disk.vmdk answered HTTP 503 \(http:\/\/127\.0\.0\.1:\d+\/data\/disk\.vmdk\) \(gave up after 3 attempts without progress\)/);
     expect((err as Error).message).not.toContain('session=abc');
     expect(server!.requests).toHaveLength(3);
+    await part.close();
+  });
+
+  it('never gives up on a link that makes progress on every try, whatever the attempt budget', async () => {
+    // Each answer breaks after 300 kB: ten breaks in a row, with a budget of two attempts.
+    const source = await serve((req, res) => serveBytes(req, res, FILE.data, { resetAfter: 300_000 }));
+    const retries: RetryEvent[] = [];
+    const part = await openPart();
+    await downloadFile(part, source, options({ attempts: 2, onRetry: (e) => retries.push(e) }));
+    expect(part.digests().sha1).toBe(FILE.sha1);
+    expect(server!.requests.length).toBeGreaterThan(10);
+    expect(retries.every((r) => r.attempt === 1)).toBe(true);
     await part.close();
   });
 
