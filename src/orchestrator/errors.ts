@@ -1,0 +1,65 @@
+import { CldlError, type CldlErrorOptions } from '../cldl-error.ts';
+
+/** A download request that cannot be run as given; `field` names the culprit. */
+export class InvalidRequestError extends CldlError {
+  readonly field: string;
+  constructor(field: string, message: string) {
+    super('CLDL_INVALID_REQUEST', `invalid download request: ${field}: ${message}`);
+    this.field = field;
+  }
+}
+
+/** The download was canceled (by `cancelDownload`, or by an admin on vCenter). Never retried. */
+export class DownloadCanceledError extends CldlError {
+  constructor(message = 'the download was canceled', options: CldlErrorOptions = {}) {
+    super('CLDL_CANCELED', message, options);
+  }
+}
+
+/**
+ * The download session is gone: expired, deleted, or ended on vCenter. `renewable` says whether a
+ * fresh session may continue the job (expired or vanished), or it must stop (CANCELED/ERROR there).
+ */
+export class SessionLostError extends CldlError {
+  readonly sessionId: string;
+  readonly renewable: boolean;
+  constructor(sessionId: string, renewable: boolean, message: string, options: CldlErrorOptions = {}) {
+    super(renewable ? 'CLDL_SESSION_EXPIRED' : 'CLDL_SESSION_ENDED', message, { retryable: renewable, ...options });
+    this.sessionId = sessionId;
+    this.renewable = renewable;
+  }
+}
+
+/** The worker is shutting down: the job goes back to the queue, its session stays ACTIVE. */
+export class ShutdownError extends CldlError {
+  constructor() {
+    super('CLDL_SHUTDOWN', 'the worker is shutting down; the download continues on another worker', { retryable: true });
+  }
+}
+
+/** This worker lost the job's BullMQ lock: another worker may own it now, so touch nothing. */
+export class LockLostError extends CldlError {
+  constructor(jobId: string) {
+    super('CLDL_LOCK_LOST', `lost the lock on download ${jobId}; another worker continues it`, { retryable: true });
+  }
+}
+
+/** A subscribed item that did not become cached in time. */
+export class SyncTimeoutError extends CldlError {
+  constructor(itemId: string, seconds: number) {
+    super('CLDL_SYNC_TIMEOUT', `library item ${itemId} is still not cached ${seconds} s after asking vCenter to synchronise it`, {
+      retryable: true,
+    });
+  }
+}
+
+/** `waitForDownload` on a download that ended in failure or cancellation. */
+export class DownloadFailedError extends CldlError {
+  readonly downloadId: string;
+  readonly state: 'failed' | 'canceled';
+  constructor(downloadId: string, state: 'failed' | 'canceled', reason: string) {
+    super(state === 'canceled' ? 'CLDL_CANCELED' : 'CLDL_DOWNLOAD_FAILED', `download ${downloadId} ${state}: ${reason}`);
+    this.downloadId = downloadId;
+    this.state = state;
+  }
+}

@@ -1,0 +1,12 @@
+/** BullMQ jobs, the heartbeat and the Redis state: the orchestrator's public surface. */
+export { DownloadClient, type CancelOutcome, type DownloadClientEvents, type DownloadClientOptions } from './producer.ts';
+export { DownloadWorker, type DownloadWorkerOptions, type Readiness } from './download-worker.ts';
+export { parseDownloadRequest, parseDownloadId, type DownloadRequest } from './download-request.ts';
+export { MapVCenterRegistry, type VCenterRegistry } from './vcenter-registry.ts';
+export type { DownloadJobOptions } from './download-job.ts';
+export type { KeepAliveOptions } from './keep-alive.ts';
+export type { LimitOptions } from './limits.ts';
+export type { OrchestratorEvents } from './events.ts';
+export { keysFor, QUEUE_NAME } from './keys.ts';
+export * from './errors.ts';
+export type { DownloadProgress, DownloadResult, DownloadState, DownloadStatus, FileProgress, FileResult } from './state.ts';

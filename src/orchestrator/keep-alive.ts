@@ -1,0 +1,205 @@
+import { EventEmitter } from 'node:events';
+import { backoffDelay, type BackoffOptions } from '../backoff.ts';
+import { isVapiError, type DownloadSessionInfo } from '../vsphere/index.ts';
+import { SessionLostError } from './errors.ts';
+
+/** The two DownloadSession calls a heartbeat needs. */
+export interface SessionKeeper {
+  keepAlive(id: string, progress?: number): Promise<void>;
+  get(id: string): Promise<DownloadSessionInfo>;
+}
+
+/** One download the heartbeat looks after. */
+export interface HeartbeatTarget {
+  /** The download id, for events and logs. */
+  readonly key: string;
+  readonly sessions: SessionKeeper;
+  /** The current session; undefined between sessions (none is kept alive then). */
+  sessionId(): string | undefined;
+  /** Progress for vCenter, 0–100; the heartbeat never reports less than it reported before. */
+  percent(): number;
+  /** Reports progress to BullMQ and Redis, every `reportIntervalMs`. */
+  report(): Promise<void>;
+  /** The session ended on vCenter or vanished: stop the transfer. */
+  sessionLost(error: SessionLostError): void;
+}
+
+export interface KeepAliveOptions {
+  /** Keep-alive period when the session's expiry allows it (vCenter's idle timeout is 5 min). */
+  intervalMs: number;
+  reportIntervalMs: number;
+  /** Granularity of the one timer. */
+  tickMs: number;
+  /** Backoff of failed keep-alives, capped by a third of the session's time left. */
+  retry: BackoffOptions;
+}
+
+export interface KeepAliveEvents {
+  beat: [{ key: string; sessionId: string; progress: number; nextInMs: number }];
+  failed: [{ key: string; sessionId: string; error: Error; failures: number; retryInMs: number }];
+  reportFailed: [{ key: string; error: Error }];
+  lost: [{ key: string; error: SessionLostError }];
+}
+
+interface Entry {
+  target: HeartbeatTarget;
+  lastProgress: number;
+  nextBeat: number;
+  nextReport: number;
+  beating: boolean;
+  reporting: boolean;
+  failures: number;
+  expiresAt: number | undefined;
+}
+
+/**
+ * The keep-alive heartbeat of every active download session in this process, driven by one
+ * self-rescheduling timer (like BullMQ's lock manager). For each session it calls keep_alive with
+ * a monotonic progress and then reads the session back: a session that is no longer ACTIVE, or no
+ * longer exists, is reported through `sessionLost`. The next beat comes after the interval, but
+ * never later than a third of the time the session has left, so a failed keep-alive is retried
+ * (with backoff) twice before the session could expire. Failures are events, never throws.
+ */
+export class KeepAlive extends EventEmitter<KeepAliveEvents> {
+  readonly #options: KeepAliveOptions;
+  readonly #entries = new Map<HeartbeatTarget, Entry>();
+  #timer: NodeJS.Timeout | undefined;
+
+  constructor(options: KeepAliveOptions) {
+    super();
+    this.#options = options;
+  }
+
+  /** Starts beating for `target` (the first beat is immediate); returns the function that stops it. */
+  track(target: HeartbeatTarget, initialProgress = 0): () => void {
+    const now = Date.now();
+    this.#entries.set(target, {
+      target,
+      lastProgress: initialProgress,
+      nextBeat: now,
+      nextReport: now + this.#options.reportIntervalMs,
+      beating: false,
+      reporting: false,
+      failures: 0,
+      expiresAt: undefined,
+    });
+    this.#schedule(0);
+    return () => {
+      this.#entries.delete(target);
+      if (this.#entries.size === 0 && this.#timer) {
+        clearTimeout(this.#timer);
+        this.#timer = undefined;
+      }
+    };
+  }
+
+  /** Beats for `target` now (after the last bytes, to report 100 before deleting the session). */
+  async beatNow(target: HeartbeatTarget): Promise<void> {
+    const entry = this.#entries.get(target);
+    if (entry && !entry.beating) await this.#beat(entry);
+  }
+
+  get size(): number {
+    return this.#entries.size;
+  }
+
+  close(): void {
+    if (this.#timer) clearTimeout(this.#timer);
+    this.#timer = undefined;
+    this.#entries.clear();
+  }
+
+  #schedule(delay: number): void {
+    if (this.#timer) clearTimeout(this.#timer);
+    this.#timer = setTimeout(() => this.#tick(), delay);
+    this.#timer.unref();
+  }
+
+  #tick(): void {
+    this.#timer = undefined;
+    const now = Date.now();
+    for (const entry of this.#entries.values()) {
+      if (!entry.beating && now >= entry.nextBeat) void this.#beat(entry);
+      if (!entry.reporting && now >= entry.nextReport) void this.#report(entry);
+    }
+    if (this.#entries.size > 0) this.#schedule(this.#options.tickMs);
+  }
+
+  async #report(entry: Entry): Promise<void> {
+    entry.reporting = true;
+    try {
+      await entry.target.report();
+    } catch (err) {
+      this.emit('reportFailed', { key: entry.target.key, error: err as Error });
+    } finally {
+      entry.reporting = false;
+      entry.nextReport = Date.now() + this.#options.reportIntervalMs;
+    }
+  }
+
+  async #beat(entry: Entry): Promise<void> {
+    const { target } = entry;
+    const sessionId = target.sessionId();
+    if (sessionId === undefined) {
+      entry.nextBeat = Date.now() + this.#options.tickMs;
+      return;
+    }
+    entry.beating = true;
+    const progress = Math.max(entry.lastProgress, Math.min(100, Math.max(0, Math.floor(target.percent()))));
+    try {
+      await target.sessions.keepAlive(sessionId, progress);
+      entry.lastProgress = progress;
+      const info = await target.sessions.get(sessionId);
+      if (!this.#entries.has(target) || target.sessionId() !== sessionId) return;
+      if (info.state !== 'ACTIVE') return this.#lose(entry, ended(sessionId, info));
+      entry.failures = 0;
+      entry.expiresAt = info.expirationTime?.getTime();
+      const nextInMs = this.#capped(this.#options.intervalMs, entry);
+      entry.nextBeat = Date.now() + nextInMs;
+      this.emit('beat', { key: target.key, sessionId, progress, nextInMs });
+    } catch (err) {
+      if (!this.#entries.has(target) || target.sessionId() !== sessionId) return;
+      await this.#failed(entry, sessionId, err as Error);
+    } finally {
+      entry.beating = false;
+    }
+  }
+
+  async #failed(entry: Entry, sessionId: string, error: Error): Promise<void> {
+    const { target } = entry;
+    if (isVapiError(error, 'not_found')) {
+      return this.#lose(
+        entry,
+        new SessionLostError(sessionId, true, `download session ${sessionId} no longer exists on vCenter (expired or deleted)`, { cause: error }),
+      );
+    }
+    if (isVapiError(error, 'not_allowed_in_current_state') || isVapiError(error, 'invalid_argument')) {
+      // Either the session is no longer ACTIVE, or vCenter holds a higher progress than ours (another
+      // worker reported it before this one took over): the session itself tells which.
+      const info = await target.sessions.get(sessionId).catch(() => undefined);
+      if (info && info.state !== 'ACTIVE') return this.#lose(entry, ended(sessionId, info));
+      if (info?.clientProgress !== undefined) entry.lastProgress = Math.max(entry.lastProgress, info.clientProgress);
+    }
+    entry.failures++;
+    const retryInMs = this.#capped(backoffDelay(entry.failures, this.#options.retry), entry);
+    entry.nextBeat = Date.now() + retryInMs;
+    this.emit('failed', { key: target.key, sessionId, error, failures: entry.failures, retryInMs });
+  }
+
+  /** `delay`, but never more than a third of the session's time left (and not below 200 ms). */
+  #capped(delay: number, entry: Entry): number {
+    if (entry.expiresAt === undefined) return delay;
+    return Math.max(200, Math.min(delay, Math.floor((entry.expiresAt - Date.now()) / 3)));
+  }
+
+  #lose(entry: Entry, error: SessionLostError): void {
+    this.#entries.delete(entry.target);
+    this.emit('lost', { key: entry.target.key, error });
+    entry.target.sessionLost(error);
+  }
+}
+
+function ended(sessionId: string, info: DownloadSessionInfo): SessionLostError {
+  const why = info.errorMessage ? `: ${info.errorMessage}` : '';
+  return new SessionLostError(sessionId, false, `vCenter reports download session ${sessionId} as ${info.state}${why}`);
+}

@@ -1,0 +1,29 @@
+/**
+ * Every Redis key and channel cldl uses, derived from one prefix. The default prefix `{cldl}` is a
+ * Redis Cluster hash tag: BullMQ's keys and ours land in one slot, so MULTI and BullMQ's Lua
+ * scripts work on a cluster too.
+ */
+export interface Keys {
+  prefix: string;
+  queue: string;
+  download(id: string): string;
+  /** Sorted set of download ids by creation time, for listing. */
+  downloads: string;
+  /** Hash `vcenter/sessionId` -> download id: the sessions cldl created and has not cleaned up. */
+  sessions: string;
+  /** Pub/sub: a download id whose cancellation every worker must hear. */
+  cancelChannel: string;
+}
+
+export const QUEUE_NAME = 'downloads';
+
+export function keysFor(prefix: string): Keys {
+  return {
+    prefix,
+    queue: QUEUE_NAME,
+    download: (id) => `${prefix}:download:${id}`,
+    downloads: `${prefix}:download-ids`,
+    sessions: `${prefix}:sessions`,
+    cancelChannel: `${prefix}:cancel`,
+  };
+}

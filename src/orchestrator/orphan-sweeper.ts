@@ -1,0 +1,74 @@
+import type { Queue } from 'bullmq';
+import type { Logger } from 'pino';
+import { isVapiError } from '../vsphere/index.ts';
+import type { DownloadStateStore } from './state.ts';
+import type { VCenterRegistry } from './vcenter-registry.ts';
+
+const LIVE_JOB_STATES = new Set(['active', 'waiting', 'delayed', 'prioritized', 'waiting-children']);
+
+/**
+ * Cancels and deletes the download sessions cldl created but no live job owns any more: a worker
+ * died and its job ended elsewhere, a delete failed, a queued job holding a session was removed.
+ * Only sessions in cldl's own index are considered: sessions that are not ours are never touched.
+ */
+export interface OrphanSweeperDeps {
+  store: DownloadStateStore;
+  queue: Queue;
+  vcenters: VCenterRegistry;
+  logger: Logger;
+}
+
+export class OrphanSweeper {
+  readonly #deps: OrphanSweeperDeps;
+  readonly #timer: NodeJS.Timeout;
+  #running: Promise<number> | undefined;
+
+  constructor(deps: OrphanSweeperDeps, intervalMs: number) {
+    this.#deps = deps;
+    this.#timer = setInterval(() => void this.sweep(), intervalMs);
+    this.#timer.unref();
+  }
+
+  /** One sweep; returns how many sessions it cleaned up. Concurrent calls share one sweep. */
+  sweep(): Promise<number> {
+    this.#running ??= this.#sweep().finally(() => (this.#running = undefined));
+    return this.#running;
+  }
+
+  async #sweep(): Promise<number> {
+    const { store, vcenters, logger } = this.#deps;
+    let cleaned = 0;
+    for (const { vcenter, sessionId, downloadId } of await store.ownedSessions()) {
+      try {
+        if (await this.#owned(downloadId, sessionId)) continue;
+        const vc = vcenters.get(vcenter);
+        if (!vc) continue; // a vCenter no longer configured here: another worker may know it
+        await vc.sessions.cancel(sessionId).catch((err: unknown) => {
+          if (!isVapiError(err, 'not_allowed_in_current_state') && !isVapiError(err, 'not_found')) throw err;
+        });
+        await vc.sessions.delete(sessionId).catch((err: unknown) => {
+          if (!isVapiError(err, 'not_found')) throw err;
+        });
+        await store.forgetSession(vcenter, sessionId);
+        cleaned++;
+        logger.info({ vcenter, sessionId, downloadId }, 'canceled and deleted an orphaned download session');
+      } catch (err) {
+        logger.warn({ err, vcenter, sessionId, downloadId }, 'could not clean up an orphaned download session');
+      }
+    }
+    return cleaned;
+  }
+
+  /** A session is owned while its download's job is live and the download still uses it. */
+  async #owned(downloadId: string, sessionId: string): Promise<boolean> {
+    const status = await this.#deps.store.get(downloadId);
+    if (!status || status.sessionId !== sessionId) return false;
+    const job = await this.#deps.queue.getJob(downloadId);
+    if (!job) return false;
+    return LIVE_JOB_STATES.has(await job.getState());
+  }
+
+  close(): void {
+    clearInterval(this.#timer);
+  }
+}

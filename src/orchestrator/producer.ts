@@ -1,0 +1,214 @@
+import { randomUUID } from 'node:crypto';
+import { EventEmitter } from 'node:events';
+import { isDeepStrictEqual } from 'node:util';
+import { Queue, QueueEvents } from 'bullmq';
+import { Redis, type Cluster } from 'ioredis';
+import { CancelChannel } from './cancel-channel.ts';
+import { parseDownloadId, parseDownloadRequest } from './download-request.ts';
+import { DownloadFailedError, InvalidRequestError } from './errors.ts';
+import type { DownloadJobData } from './job-processor.ts';
+import { keysFor, type Keys } from './keys.ts';
+import { DownloadStateStore, TERMINAL_STATES, type DownloadProgress, type DownloadResult, type DownloadState, type DownloadStatus } from './state.ts';
+
+export interface DownloadClientOptions {
+  /** A Redis URL, or a connection to share (it must have `maxRetriesPerRequest: null`). */
+  redis: string | Redis | Cluster;
+  /** The workers' prefix; `{cldl}` by default. */
+  prefix?: string;
+  /** When given, requests naming another vCenter are refused at once instead of failing in a worker. */
+  vcenters?: readonly string[];
+  jobs?: {
+    /** Tries per download, counting the first. */
+    attempts?: number;
+    /** First retry delay; each next one doubles. */
+    backoffMs?: number;
+    /** How long finished downloads stay visible. */
+    retentionSeconds?: number;
+  };
+}
+
+export interface DownloadClientEvents {
+  progress: [id: string, progress: DownloadProgress];
+  completed: [id: string, result: DownloadResult];
+  failed: [id: string, reason: string];
+  canceled: [id: string, reason: string];
+}
+
+export type CancelOutcome =
+  /** The download had not started: removed from the queue. */
+  | 'removed'
+  /** A worker is running it: it stops, cancels the session and removes its partial files. */
+  | 'canceling'
+  /** It already ended; nothing changed. */
+  | 'finished'
+  | 'unknown';
+
+const DEFAULT_PREFIX = '{cldl}';
+
+/**
+ * The producer API for other services: enqueue a download, follow it, cancel it. It needs only
+ * Redis: no vCenter credentials ever pass through here or through the job.
+ */
+export class DownloadClient extends EventEmitter<DownloadClientEvents> {
+  readonly #redis: Redis | Cluster;
+  readonly #ownsRedis: boolean;
+  readonly #keys: Keys;
+  readonly #queue: Queue<DownloadJobData, DownloadResult>;
+  readonly #store: DownloadStateStore;
+  readonly #options: DownloadClientOptions;
+  #events: Promise<QueueEvents> | undefined;
+
+  constructor(options: DownloadClientOptions) {
+    super();
+    this.#options = options;
+    this.#ownsRedis = typeof options.redis === 'string';
+    this.#redis = typeof options.redis === 'string' ? new Redis(options.redis, { maxRetriesPerRequest: null }) : options.redis;
+    // ioredis reconnects by itself; an 'error' without a listener would crash the producer's process.
+    if (this.#ownsRedis) this.#redis.on('error', () => undefined);
+    this.#keys = keysFor(options.prefix ?? DEFAULT_PREFIX);
+    this.#queue = new Queue(this.#keys.queue, { connection: this.#redis, prefix: this.#keys.prefix });
+    this.#queue.on('error', () => undefined); // surfaced by the calls that fail
+    this.#store = new DownloadStateStore(this.#redis, this.#keys, this.#options.jobs?.retentionSeconds ?? 7 * 86_400);
+    // Events come from a QueueEvents connection, opened when the first listener arrives.
+    (this as EventEmitter).on('newListener', (event: string | symbol) => {
+      if (event !== 'newListener' && event !== 'removeListener') void this.#queueEvents().catch(() => undefined);
+    });
+  }
+
+  /**
+   * Validates `request` and queues it; returns the download id. Idempotent: the same `id` yields
+   * one download (asking again with a different request under that id is an error).
+   */
+  async enqueueDownload(request: unknown, options: { id?: string } = {}): Promise<string> {
+    const parsed = parseDownloadRequest(request, { vcenters: this.#options.vcenters });
+    const id = options.id === undefined ? randomUUID() : parseDownloadId(options.id);
+    if (!(await this.#store.create(id, parsed))) {
+      const existing = await this.#store.get(id);
+      if (existing && !isDeepStrictEqual(existing.request, parsed)) {
+        throw new InvalidRequestError('id', `${id} is already used by a different download`);
+      }
+      // The state exists; make sure its job does too (a producer may have died between the two).
+      if (existing && TERMINAL_STATES.has(existing.state)) return id;
+    }
+    const jobs = this.#options.jobs ?? {};
+    const retention = jobs.retentionSeconds ?? 7 * 86_400;
+    await this.#queue.add(
+      'download',
+      { request: parsed },
+      {
+        jobId: id,
+        attempts: jobs.attempts ?? 5,
+        backoff: { type: 'exponential', delay: jobs.backoffMs ?? 5_000 },
+        removeOnComplete: { age: retention },
+        removeOnFail: { age: retention },
+      },
+    );
+    return id;
+  }
+
+  /**
+   * Cancels a download wherever it is. The flag is persistent and every worker hears the notice;
+   * a job still waiting is taken off the queue at once (the workers' orphan sweeper cancels a
+   * session it may hold from an earlier attempt).
+   */
+  async cancelDownload(id: string): Promise<CancelOutcome> {
+    const status = await this.#store.get(id);
+    if (!status) return 'unknown';
+    if (TERMINAL_STATES.has(status.state)) return 'finished';
+    await this.#store.requestCancel(id);
+    await CancelChannel.publish(this.#redis, this.#keys.cancelChannel, id);
+    const job = await this.#queue.getJob(id);
+    const state = await job?.getState();
+    if (job && (state === 'waiting' || state === 'delayed' || state === 'prioritized')) {
+      try {
+        await job.remove();
+        await this.#store.finish(id, 'canceled', { lastError: 'canceled before a worker took it' });
+        this.emit('canceled', id, 'canceled before a worker took it');
+        return 'removed';
+      } catch {
+        // A worker took it in the meantime: it sees the flag.
+      }
+    }
+    if (!job) {
+      await this.#store.finish(id, 'canceled', { lastError: 'canceled; no job was queued' });
+      return 'removed';
+    }
+    return 'canceling';
+  }
+
+  getDownload(id: string): Promise<DownloadStatus | undefined> {
+    return this.#store.get(id);
+  }
+
+  listDownloads(options: { state?: DownloadState; limit?: number } = {}): Promise<DownloadStatus[]> {
+    return this.#store.list(options);
+  }
+
+  /**
+   * Resolves with the result when the download completes; rejects with DownloadFailedError when
+   * it fails or is canceled, or when `timeoutMs` passes. Retries in between are waited out.
+   */
+  async waitForDownload(id: string, options: { timeoutMs?: number; signal?: AbortSignal } = {}): Promise<DownloadResult> {
+    const events = await this.#queueEvents();
+    return new Promise<DownloadResult>((resolve, reject) => {
+      let done = false;
+      const finish = (fn: () => void) => {
+        if (done) return;
+        done = true;
+        events.off('completed', onEvent);
+        events.off('failed', onEvent);
+        clearInterval(poll);
+        clearTimeout(timer);
+        options.signal?.removeEventListener('abort', onAbort);
+        fn();
+      };
+      const check = async () => {
+        const status = await this.#store.get(id);
+        if (!status) return finish(() => reject(new InvalidRequestError('id', `no download ${id}`)));
+        if (status.state === 'completed' && status.result) return finish(() => resolve(status.result!));
+        if (status.state === 'failed' || status.state === 'canceled') {
+          return finish(() => reject(new DownloadFailedError(id, status.state as 'failed' | 'canceled', status.lastError ?? 'no reason recorded')));
+        }
+      };
+      const onEvent = ({ jobId }: { jobId: string }) => {
+        if (jobId === id) void check().catch((err: Error) => finish(() => reject(err)));
+      };
+      const onAbort = () => finish(() => reject(options.signal!.reason as Error));
+      events.on('completed', onEvent);
+      events.on('failed', onEvent);
+      // Events can be missed across a reconnect; the state in Redis cannot.
+      const poll = setInterval(() => void check().catch(() => undefined), 5_000);
+      const timer = options.timeoutMs === undefined ? undefined : setTimeout(() => finish(() => reject(new Error(`download ${id} did not finish within ${options.timeoutMs} ms`))), options.timeoutMs);
+      options.signal?.addEventListener('abort', onAbort, { once: true });
+      void check().catch((err: Error) => finish(() => reject(err)));
+    });
+  }
+
+  async close(): Promise<void> {
+    const events = await this.#events?.catch(() => undefined);
+    await events?.close();
+    await this.#queue.close();
+    if (this.#ownsRedis) await this.#redis.quit().catch(() => undefined);
+  }
+
+  #queueEvents(): Promise<QueueEvents> {
+    this.#events ??= (async () => {
+      const connection = this.#redis.duplicate();
+      connection.on('error', () => undefined);
+      const events = new QueueEvents(this.#keys.queue, { connection, prefix: this.#keys.prefix });
+      events.on('error', () => undefined);
+      events.on('progress', ({ jobId, data }) => this.emit('progress', jobId, data as DownloadProgress));
+      events.on('completed', ({ jobId, returnvalue }) => this.emit('completed', jobId, returnvalue as unknown as DownloadResult));
+      events.on('failed', ({ jobId, failedReason }) => {
+        // A failure BullMQ will retry is not an outcome; the state says what this one is.
+        void this.#store.get(jobId).then((s) => {
+          if (s?.state === 'canceled') this.emit('canceled', jobId, s.lastError ?? failedReason);
+          else if (s?.state === 'failed') this.emit('failed', jobId, s.lastError ?? failedReason);
+        });
+      });
+      await events.waitUntilReady();
+      return events;
+    })();
+    return this.#events;
+  }
+}

@@ -1,0 +1,255 @@
+import type { Cluster, Redis } from 'ioredis';
+import type { DownloadRequest } from './download-request.ts';
+import type { Keys } from './keys.ts';
+
+export type DownloadState =
+  | 'queued'
+  | 'syncing'
+  | 'creating'
+  | 'preparing'
+  | 'transferring'
+  | 'verifying'
+  | 'completed'
+  | 'failed'
+  | 'canceled';
+
+export const TERMINAL_STATES: ReadonlySet<DownloadState> = new Set(['completed', 'failed', 'canceled']);
+
+export interface FileProgress {
+  name: string;
+  size?: number | undefined;
+  bytes: number;
+  status: 'pending' | 'transferring' | 'verifying' | 'done';
+}
+
+export interface DownloadProgress {
+  bytesDone: number;
+  bytesTotal: number;
+  percent: number;
+  filesDone: number;
+  filesTotal: number;
+  bytesPerSecond: number;
+}
+
+export interface FileResult {
+  name: string;
+  size: number;
+  checksumAlgorithm: string;
+  checksum: string;
+  /** True when vCenter (or the OVF manifest) vouched for the checksum and it matched. */
+  verified: boolean;
+}
+
+export interface DownloadResult {
+  sessionId: string;
+  files: FileResult[];
+  totalBytes: number;
+  durationMs: number;
+}
+
+/** A download as Redis records it: what `getDownload` returns and `cldl status` prints. */
+export interface DownloadStatus {
+  id: string;
+  state: DownloadState;
+  request: DownloadRequest;
+  sessionId?: string | undefined;
+  clientToken?: string | undefined;
+  /** How many sessions this download has created (a fresh one after an expiry bumps it). */
+  sessionGeneration: number;
+  attempt: number;
+  worker?: string | undefined;
+  createdAt: string;
+  updatedAt: string;
+  finishedAt?: string | undefined;
+  progress: DownloadProgress;
+  files: FileProgress[];
+  lastError?: string | undefined;
+  /** Files verified so far, so that a resumed attempt can report files an earlier one committed. */
+  verified?: FileResult[] | undefined;
+  result?: DownloadResult | undefined;
+  cancelRequested: boolean;
+}
+
+type Fields = Record<string, string | number>;
+
+const CREATE_SCRIPT = `
+if redis.call('EXISTS', KEYS[1]) == 1 then return 0 end
+redis.call('HSET', KEYS[1], 'id', ARGV[1], 'state', 'queued', 'request', ARGV[2], 'createdAt', ARGV[3], 'updatedAt', ARGV[3], 'attempt', 0, 'sessionGeneration', 0)
+redis.call('ZADD', KEYS[2], ARGV[4], ARGV[1])
+return 1`;
+
+/**
+ * One Redis hash per download: the state any worker needs to resume it and any client reads to
+ * follow it. Terminal downloads expire after the retention; live ones never do.
+ */
+export class DownloadStateStore {
+  readonly #redis: Redis | Cluster;
+  readonly #keys: Keys;
+  readonly #retentionSeconds: number;
+
+  constructor(redis: Redis | Cluster, keys: Keys, retentionSeconds: number) {
+    this.#redis = redis;
+    this.#keys = keys;
+    this.#retentionSeconds = retentionSeconds;
+  }
+
+  /**
+   * Records a new download as queued; false (and no change) if the id exists already. One script,
+   * so a concurrent enqueue of the same id never sees a half-written record.
+   */
+  async create(id: string, request: DownloadRequest): Promise<boolean> {
+    const now = new Date();
+    const created = await this.#redis.eval(
+      CREATE_SCRIPT,
+      2,
+      this.#keys.download(id),
+      this.#keys.downloads,
+      id,
+      JSON.stringify(request),
+      now.toISOString(),
+      now.getTime(),
+    );
+    return created === 1;
+  }
+
+  async get(id: string): Promise<DownloadStatus | undefined> {
+    const h = await this.#redis.hgetall(this.#keys.download(id));
+    return h.state ? decode(h) : undefined;
+  }
+
+  async update(id: string, fields: Partial<Record<string, string | number | undefined>>): Promise<void> {
+    const set: Fields = { updatedAt: new Date().toISOString() };
+    const del: string[] = [];
+    for (const [k, v] of Object.entries(fields)) {
+      if (v === undefined) del.push(k);
+      else set[k] = v;
+    }
+    const multi = this.#redis.multi().hset(this.#keys.download(id), set);
+    if (del.length) multi.hdel(this.#keys.download(id), ...del);
+    await multi.exec();
+  }
+
+  async setState(id: string, state: DownloadState, fields: Partial<Record<string, string | number | undefined>> = {}): Promise<void> {
+    await this.update(id, { ...fields, state });
+  }
+
+  /** Writes progress, and reads back the cancel flag in the same round trip. */
+  async saveProgress(id: string, progress: DownloadProgress, files: FileProgress[]): Promise<{ cancelRequested: boolean }> {
+    const key = this.#keys.download(id);
+    const results = await this.#redis
+      .multi()
+      .hset(key, {
+        bytesDone: progress.bytesDone,
+        bytesTotal: progress.bytesTotal,
+        percent: progress.percent,
+        filesDone: progress.filesDone,
+        filesTotal: progress.filesTotal,
+        bytesPerSecond: progress.bytesPerSecond,
+        files: JSON.stringify(files),
+        updatedAt: new Date().toISOString(),
+      })
+      .hget(key, 'cancelRequested')
+      .exec();
+    return { cancelRequested: results?.[1]?.[1] === '1' };
+  }
+
+  /** Ends a download: completed, failed or canceled. From now on it expires after the retention. */
+  async finish(id: string, state: 'completed' | 'failed' | 'canceled', fields: Partial<Record<string, string | number | undefined>> = {}): Promise<void> {
+    const now = new Date().toISOString();
+    await this.update(id, { ...fields, state, finishedAt: now });
+    await this.#redis.expire(this.#keys.download(id), this.#retentionSeconds);
+  }
+
+  /** Sets the persistent cancel flag; undefined when there is no such download. */
+  async requestCancel(id: string): Promise<DownloadStatus | undefined> {
+    const key = this.#keys.download(id);
+    if (!(await this.#redis.exists(key))) return undefined;
+    await this.#redis.hset(key, { cancelRequested: '1', updatedAt: new Date().toISOString() });
+    return this.get(id);
+  }
+
+  async isCancelRequested(id: string): Promise<boolean> {
+    return (await this.#redis.hget(this.#keys.download(id), 'cancelRequested')) === '1';
+  }
+
+  /**
+   * Records `sessionId` on `vcenter` as this download's current session and as cldl's in the
+   * ownership index, in one MULTI: the orphan sweeper must never see one without the other.
+   */
+  async attachSession(id: string, vcenter: string, sessionId: string): Promise<void> {
+    await this.#redis
+      .multi()
+      .hset(this.#keys.download(id), { sessionId, updatedAt: new Date().toISOString() })
+      .hset(this.#keys.sessions, sessionKey(vcenter, sessionId), id)
+      .exec();
+  }
+
+  async forgetSession(vcenter: string, sessionId: string): Promise<void> {
+    await this.#redis.hdel(this.#keys.sessions, sessionKey(vcenter, sessionId));
+  }
+
+  async ownedSessions(): Promise<Array<{ vcenter: string; sessionId: string; downloadId: string }>> {
+    const all = await this.#redis.hgetall(this.#keys.sessions);
+    return Object.entries(all).map(([k, downloadId]) => {
+      const i = k.indexOf('/');
+      return { vcenter: k.slice(0, i), sessionId: k.slice(i + 1), downloadId };
+    });
+  }
+
+  /** The newest downloads first, optionally in one state; ids whose record expired are pruned. */
+  async list(options: { state?: DownloadState | undefined; limit?: number | undefined } = {}): Promise<DownloadStatus[]> {
+    const limit = options.limit ?? 100;
+    const out: DownloadStatus[] = [];
+    const batch = 200;
+    for (let start = 0; out.length < limit; start += batch) {
+      const ids = await this.#redis.zrevrange(this.#keys.downloads, start, start + batch - 1);
+      if (ids.length === 0) break;
+      const pipeline = this.#redis.pipeline();
+      for (const id of ids) pipeline.hgetall(this.#keys.download(id));
+      const rows = (await pipeline.exec()) ?? [];
+      const expired: string[] = [];
+      rows.forEach(([, h], i) => {
+        const fields = h as Record<string, string>;
+        if (!fields.state) return void expired.push(ids[i]!);
+        const status = decode(fields);
+        if (!options.state || status.state === options.state) out.push(status);
+      });
+      if (expired.length) await this.#redis.zrem(this.#keys.downloads, ...expired);
+    }
+    return out.slice(0, limit);
+  }
+}
+
+function sessionKey(vcenter: string, sessionId: string): string {
+  return `${vcenter}/${sessionId}`;
+}
+
+function decode(h: Record<string, string>): DownloadStatus {
+  const num = (k: string) => Number(h[k] ?? 0);
+  return {
+    id: h.id!,
+    state: h.state as DownloadState,
+    request: JSON.parse(h.request ?? '{}') as DownloadRequest,
+    sessionId: h.sessionId,
+    clientToken: h.clientToken,
+    sessionGeneration: num('sessionGeneration'),
+    attempt: num('attempt'),
+    worker: h.worker,
+    createdAt: h.createdAt!,
+    updatedAt: h.updatedAt ?? h.createdAt!,
+    finishedAt: h.finishedAt,
+    progress: {
+      bytesDone: num('bytesDone'),
+      bytesTotal: num('bytesTotal'),
+      percent: num('percent'),
+      filesDone: num('filesDone'),
+      filesTotal: num('filesTotal'),
+      bytesPerSecond: num('bytesPerSecond'),
+    },
+    files: h.files ? (JSON.parse(h.files) as FileProgress[]) : [],
+    lastError: h.lastError,
+    verified: h.verified ? (JSON.parse(h.verified) as FileResult[]) : undefined,
+    result: h.result ? (JSON.parse(h.result) as DownloadResult) : undefined,
+    cancelRequested: h.cancelRequested === '1',
+  };
+}

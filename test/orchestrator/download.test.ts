@@ -1,0 +1,123 @@
+import { writeFile, mkdir } from 'node:fs/promises';
+import path from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { DownloadFailedError, InvalidRequestError } from '../../src/orchestrator/index.ts';
+import { startHarness, type Harness } from '../support/harness.ts';
+
+let h: Harness | undefined;
+afterEach(async () => {
+  await h?.stop();
+  h = undefined;
+});
+
+const ISO = { name: 'photon.iso', files: [{ name: 'photon.iso', size: 5 * 1024 * 1024 + 7 }] };
+const OVF = {
+  name: 'tiny',
+  manifest: true,
+  files: [
+    { name: 'tiny.ovf', size: 2048 },
+    { name: 'tiny-disk1.vmdk', size: 3 * 1024 * 1024 },
+    { name: 'tiny-disk2.vmdk', size: 1024 * 1024 + 1 },
+  ],
+};
+
+describe.each(['api', 'rest'] as const)('a download over %s', (api) => {
+  it('streams every file of a multi-file item, verifies it against vCenter and the manifest, and deletes the session', async () => {
+    h = await startHarness({ simulator: { items: [OVF] }, vcenter: { api } });
+    const item = h.sim.item('tiny');
+    const id = await h.client.enqueueDownload({ libraryItemId: item.id, destination: 'templates/tiny' });
+    const result = await h.client.waitForDownload(id, { timeoutMs: 20_000 });
+
+    expect(await h.listDir('templates/tiny')).toEqual(['tiny-disk1.vmdk', 'tiny-disk2.vmdk', 'tiny.mf', 'tiny.ovf']);
+    for (const f of ['tiny.ovf', 'tiny-disk1.vmdk', 'tiny-disk2.vmdk', 'tiny.mf']) {
+      expect(await h.sha256(`templates/tiny/${f}`)).toBe(await h.expectedSha256('tiny', f));
+    }
+    expect(result.files).toHaveLength(4);
+    for (const f of result.files) {
+      expect(f).toMatchObject({ checksumAlgorithm: 'SHA1', verified: true });
+      expect(f.checksum).toBe(await h.sim.fileChecksum(item.id, f.name, 'SHA1'));
+    }
+    expect(result.totalBytes).toBe(2048 + 3 * 1024 * 1024 + 1024 * 1024 + 1 + result.files.find((f) => f.name === 'tiny.mf')!.size);
+
+    const [session] = h.sim.inspect().sessions;
+    expect(session).toMatchObject({ id: result.sessionId, gone: 'deleted', state: 'ACTIVE', progress: 100 });
+    const progress = session!.keepAlives.map((k) => k.progress);
+    expect(progress.length).toBeGreaterThanOrEqual(2);
+    expect(progress).toEqual([...progress].sort((a, b) => a - b));
+    expect(h.sim.inspect().liveSessions).toBe(0);
+
+    const status = await h.client.getDownload(id);
+    expect(status).toMatchObject({ state: 'completed', progress: { percent: 100, filesDone: 4, filesTotal: 4 } });
+    expect(status!.result).toEqual(result);
+  });
+});
+
+describe('a download', () => {
+  it('downloads only the files asked for', async () => {
+    h = await startHarness({ simulator: { items: [OVF] } });
+    const id = await h.client.enqueueDownload({ libraryItemId: h.sim.item('tiny').id, destination: 'sub', files: ['tiny.ovf'] });
+    const result = await h.client.waitForDownload(id, { timeoutMs: 20_000 });
+    expect(result.files.map((f) => f.name)).toEqual(['tiny.ovf']);
+    expect(await h.listDir('sub')).toEqual(['tiny.ovf']);
+  });
+
+  it('fails a file list naming files the item does not have, telling vCenter why', async () => {
+    h = await startHarness({ simulator: { items: [ISO] } });
+    const id = await h.client.enqueueDownload({ libraryItemId: h.sim.item('photon.iso').id, destination: 'x', files: ['nope.iso'] });
+    const err = await h.client.waitForDownload(id, { timeoutMs: 20_000 }).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(DownloadFailedError);
+    expect((err as Error).message).toMatch(/has no file "nope.iso"; it has photon.iso/);
+    const [session] = h.sim.inspect().sessions;
+    expect(session).toMatchObject({ state: 'ERROR' });
+    expect(session!.errorMessage).toMatch(/cldl could not download library item .* to x: .*has no file "nope.iso"/);
+  });
+
+  it('refuses to replace an existing file without overwrite, and replaces it with overwrite', async () => {
+    h = await startHarness({ simulator: { items: [ISO] } });
+    await mkdir(path.join(h.root, 'isos'));
+    await writeFile(path.join(h.root, 'isos', 'photon.iso'), 'precious');
+    const itemId = h.sim.item('photon.iso').id;
+    const id = await h.client.enqueueDownload({ libraryItemId: itemId, destination: 'isos' });
+    await expect(h.client.waitForDownload(id, { timeoutMs: 20_000 })).rejects.toThrow(/isos\/photon.iso already exists; remove it or enqueue the download with overwrite: true/);
+    expect(await h.listDir('isos')).toEqual(['photon.iso']);
+    expect(h.sim.inspect().sessions[0]!.errorMessage).toMatch(/already exists/);
+
+    const again = await h.client.enqueueDownload({ libraryItemId: itemId, destination: 'isos', overwrite: true });
+    await h.client.waitForDownload(again, { timeoutMs: 20_000 });
+    expect(await h.sha256('isos/photon.iso')).toBe(await h.expectedSha256('photon.iso', 'photon.iso'));
+  });
+
+  it('enqueues idempotently: the same id is one download', async () => {
+    h = await startHarness({ simulator: { items: [ISO] } });
+    const request = { libraryItemId: h.sim.item('photon.iso').id, destination: 'once' };
+    const [a, b] = await Promise.all([h.client.enqueueDownload(request, { id: 'dl-1' }), h.client.enqueueDownload(request, { id: 'dl-1' })]);
+    expect(a).toBe('dl-1');
+    expect(b).toBe('dl-1');
+    await h.client.waitForDownload('dl-1', { timeoutMs: 20_000 });
+    expect(await h.client.enqueueDownload(request, { id: 'dl-1' })).toBe('dl-1');
+    expect(h.sim.inspect().calls['download_session.create']).toBe(1);
+    await expect(h.client.enqueueDownload({ ...request, destination: 'other' }, { id: 'dl-1' })).rejects.toThrow(
+      'invalid download request: id: dl-1 is already used by a different download',
+    );
+  });
+
+  it.each([
+    [{ destination: 'x' }, 'libraryItemId', 'is required'],
+    [{ libraryItemId: 7, destination: 'x' }, 'libraryItemId', 'must be a string, got number'],
+    [{ libraryItemId: 'i', destination: '../etc' }, 'destination', 'contains ".."'],
+    [{ libraryItemId: 'i', destination: '/etc' }, 'destination', 'is absolute'],
+    [{ libraryItemId: 'i', destination: 'x', vcenter: 'elsewhere' }, 'vcenter', '"elsewhere" is not a configured vCenter (known: default)'],
+    [{ libraryItemId: 'i', destination: 'x', files: ['../../etc/passwd'] }, 'files.0', 'contains a path separator'],
+    [{ libraryItemId: 'i', destination: 'x', overwrite: 'yes' }, 'overwrite', 'must be a boolean, got string'],
+    [{ libraryItemId: 'i', destination: 'x', destinaton: 'typo' }, 'destinaton', 'is not a known field'],
+    [{ libraryItemId: 'x'.repeat(300), destination: 'x' }, 'libraryItemId', 'at most 256'],
+    ['not an object', 'request', 'must be a JSON object, got string'],
+  ])('refuses %j on enqueue, naming %s', async (request, field, reason) => {
+    h = await startHarness({ noWorker: true });
+    const err = await h.client.enqueueDownload(request).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(InvalidRequestError);
+    expect(err).toMatchObject({ field });
+    expect((err as Error).message).toContain(reason);
+    expect(await h.client.listDownloads()).toEqual([]);
+  });
+});

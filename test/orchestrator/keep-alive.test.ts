@@ -1,0 +1,107 @@
+import { randomUUID } from 'node:crypto';
+import { once } from 'node:events';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { KeepAlive, type HeartbeatTarget, type KeepAliveEvents } from '../../src/orchestrator/keep-alive.ts';
+import type { SessionLostError } from '../../src/orchestrator/index.ts';
+import { startSimulator, type Simulator } from '../../src/simulator/index.ts';
+import { VCenterClient } from '../../src/vsphere/index.ts';
+
+// The heartbeat against real download sessions on the simulator; the target is a plain object,
+// the narrow seam KeepAlive is written against.
+let sim: Simulator;
+let client: VCenterClient;
+let keepAlive: KeepAlive;
+
+beforeEach(async () => {
+  sim = await startSimulator({ sessionIdleTimeoutMs: 1200, items: [{ name: 'a.iso', files: [{ name: 'a.iso', size: 10 }] }] });
+  client = new VCenterClient({ url: sim.url, username: 'user', password: 'pass', api: 'api', retry: { attempts: 1 } });
+  keepAlive = new KeepAlive({ intervalMs: 60_000, reportIntervalMs: 100, tickMs: 20, retry: { baseMs: 50, maxMs: 200 } });
+});
+afterEach(async () => {
+  keepAlive.close();
+  await client.close();
+  await sim.stop();
+});
+
+function target(sessionId: string, percent: () => number) {
+  let reports = 0;
+  const lost: SessionLostError[] = [];
+  const t: HeartbeatTarget = {
+    key: 'dl-1',
+    sessions: client.sessions,
+    sessionId: () => sessionId,
+    percent,
+    report: () => {
+      reports++;
+      return Promise.resolve();
+    },
+    sessionLost: (e) => lost.push(e),
+  };
+  return { t, lost, reports: () => reports };
+}
+
+const newSession = () => client.sessions.create(sim.item('a.iso').id, randomUUID());
+
+describe('KeepAlive', () => {
+  it('beats more often than the session could expire, with a progress that never goes down', async () => {
+    const id = await newSession();
+    const values = [0, 10, 40, 30, 55, 20, 70];
+    let i = 0;
+    const { t, reports } = target(id, () => values[Math.min(i++, values.length - 1)]!);
+    keepAlive.track(t);
+    await new Promise((r) => setTimeout(r, 3000)); // 2.5 idle timeouts
+    const [s] = sim.inspect().sessions;
+    expect(s!.gone).toBeNull();
+    const beats = s!.keepAlives;
+    expect(beats.length).toBeGreaterThanOrEqual(6); // about every 0.4 s (a third of 1.2 s)
+    const progress = beats.map((b) => b.progress);
+    expect(progress).toEqual([...progress].sort((a, b) => a - b));
+    expect(progress.at(-1)).toBe(70);
+    expect(reports()).toBeGreaterThan(10);
+  });
+
+  it('retries a failed keep-alive before the session can expire', async () => {
+    const id = await newSession();
+    sim.faults.add({ kind: 'error', op: 'download_session.keep_alive', error: 'service_unavailable', times: 3 });
+    const failed: KeepAliveEvents['failed'][0][] = [];
+    keepAlive.on('failed', (e) => failed.push(e));
+    const { t } = target(id, () => 5);
+    keepAlive.track(t);
+    await new Promise((r) => setTimeout(r, 2500));
+    expect(failed).toHaveLength(3);
+    expect(failed.every((f) => f.retryInMs <= 400)).toBe(true);
+    expect(sim.inspect().sessions[0]!.gone).toBeNull();
+  });
+
+  it('reports a session canceled on vCenter as ended, not renewable', async () => {
+    const id = await newSession();
+    const { t, lost } = target(id, () => 1);
+    keepAlive.track(t);
+    sim.cancelSession(id);
+    await once(keepAlive, 'lost');
+    expect(lost).toHaveLength(1);
+    expect(lost[0]).toMatchObject({ code: 'CLDL_SESSION_ENDED', renewable: false });
+    expect(lost[0]!.message).toMatch(/as CANCELED/);
+    expect(keepAlive.size).toBe(0);
+  });
+
+  it('reports a vanished session as renewable', async () => {
+    const id = await newSession();
+    const { t, lost } = target(id, () => 1);
+    sim.expireSession(id);
+    keepAlive.track(t);
+    await once(keepAlive, 'lost');
+    expect(lost[0]).toMatchObject({ code: 'CLDL_SESSION_EXPIRED', renewable: true });
+  });
+
+  it("adopts vCenter's higher progress when another worker reported it first", async () => {
+    const id = await newSession();
+    await client.sessions.keepAlive(id, 60); // the previous worker
+    const { t } = target(id, () => 10);
+    keepAlive.track(t);
+    await new Promise((r) => setTimeout(r, 1500));
+    const progress = sim.inspect().sessions[0]!.keepAlives.map((k) => k.progress);
+    expect(progress.every((p) => p === 60)).toBe(true);
+    expect(sim.inspect().sessions[0]!.gone).toBeNull();
+  });
+});
