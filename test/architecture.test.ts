@@ -4,7 +4,8 @@ import { describe, expect, it } from 'vitest';
 import { repoRoot } from './support/shared-tools.ts';
 
 // The layers and their one direction of dependency (see README, "Architecture"):
-//   vsphere <- transfer <- orchestrator <- service, cli        simulator stands apart.
+//   vsphere <- transfer <- orchestrator <- service <- cli      simulator stands apart;
+//   config and logging are leaves the entry points use.
 // Each rule says what a layer may import besides itself, Node built-ins and npm packages.
 const src = path.join(repoRoot, 'src');
 
@@ -18,7 +19,11 @@ const RULES: Rule[] = [
   { layer: 'vsphere', mayImport: ['cldl-error.ts', 'backoff.ts'], forbiddenPackages: [/^bullmq/, /^ioredis/, /^node:fs/, /^fs/, /^pino/] },
   { layer: 'transfer', mayImport: ['cldl-error.ts', 'backoff.ts', 'vsphere'], forbiddenPackages: [/^bullmq/, /^ioredis/] },
   { layer: 'orchestrator', mayImport: ['cldl-error.ts', 'backoff.ts', 'vsphere', 'transfer'], forbiddenPackages: [] },
+  { layer: 'config', mayImport: ['cldl-error.ts'], forbiddenPackages: [/^bullmq/, /^ioredis/, /^undici/] },
+  { layer: 'logging', mayImport: [], forbiddenPackages: [/^bullmq/, /^ioredis/, /^undici/] },
   { layer: 'service', mayImport: ['cldl-error.ts', 'backoff.ts', 'vsphere', 'transfer', 'orchestrator', 'config', 'logging'], forbiddenPackages: [] },
+  // The CLI may start the simulator: `cldl simulator` and `cldl demo`.
+  { layer: 'cli', mayImport: ['cldl-error.ts', 'backoff.ts', 'vsphere', 'transfer', 'orchestrator', 'config', 'logging', 'service', 'simulator'], forbiddenPackages: [] },
   { layer: 'simulator', mayImport: [], forbiddenPackages: [] },
 ];
 

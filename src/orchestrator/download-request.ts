@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { assertSafeDestination, assertSafeFileName } from '../transfer/index.ts';
+import { assertSafeFileName, destinationProblem } from '../transfer/index.ts';
 import { InvalidRequestError } from './errors.ts';
 
 /** What another service asks cldl to download. Credentials never travel here: they are the daemon's. */
@@ -53,11 +53,8 @@ export function parseDownloadRequest(input: unknown, options: ParseOptions = {})
   if (options.vcenters && !options.vcenters.includes(vcenter)) {
     throw new InvalidRequestError('vcenter', `${JSON.stringify(vcenter)} is not a configured vCenter (known: ${options.vcenters.join(', ') || 'none'})`);
   }
-  try {
-    assertSafeDestination(r.destination);
-  } catch (err) {
-    throw new InvalidRequestError('destination', (err as Error).message);
-  }
+  const problem = destinationProblem(r.destination);
+  if (problem) throw new InvalidRequestError('destination', `${JSON.stringify(r.destination)} is not allowed: ${problem}`);
   if (r.files) {
     for (const [i, name] of r.files.entries()) {
       try {

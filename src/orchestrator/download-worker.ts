@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { mkdir } from 'node:fs/promises';
 import { EventEmitter } from 'node:events';
 import { hostname } from 'node:os';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -115,6 +116,8 @@ export class DownloadWorker extends EventEmitter<OrchestratorEvents> {
 
   /** Starts taking jobs. Resolves once the worker's connections are ready. */
   static async start(options: DownloadWorkerOptions): Promise<DownloadWorker> {
+    // Destinations are created under the root; the root itself must exist before any job runs.
+    await mkdir(options.downloadRoot, { recursive: true });
     const w = new DownloadWorker(options);
     for (const warning of await checkRedisSettings(options.redis)) options.logger.warn(warning);
     w.#cancel = await CancelChannel.listen(options.redis, keysFor(options.prefix).cancelChannel, (id) => w.#onCancelNotice(id), options.logger);
@@ -132,6 +135,11 @@ export class DownloadWorker extends EventEmitter<OrchestratorEvents> {
 
   get activeTransfers(): number {
     return this.#limits.activeTransfers;
+  }
+
+  /** BullMQ's job counts by state, for the whole queue. */
+  jobCounts(): Promise<Record<string, number>> {
+    return this.#queue.getJobCounts();
   }
 
   /** Sweeps orphaned sessions now (it also runs at start and on an interval). */

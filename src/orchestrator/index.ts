@@ -3,6 +3,7 @@ export { DownloadClient, type CancelOutcome, type DownloadClientEvents, type Dow
 export { DownloadWorker, type DownloadWorkerOptions, type Readiness } from './download-worker.ts';
 export { parseDownloadRequest, parseDownloadId, type DownloadRequest } from './download-request.ts';
 export { MapVCenterRegistry, type VCenterRegistry } from './vcenter-registry.ts';
+export { SessionAdmin, type SessionAdminDeps } from './session-admin.ts';
 export type { DownloadJobOptions } from './download-job.ts';
 export type { KeepAliveOptions } from './keep-alive.ts';
 export type { LimitOptions } from './limits.ts';

@@ -20,13 +20,16 @@ export interface OrphanSweeperDeps {
 
 export class OrphanSweeper {
   readonly #deps: OrphanSweeperDeps;
-  readonly #timer: NodeJS.Timeout;
+  readonly #timer: NodeJS.Timeout | undefined;
   #running: Promise<number> | undefined;
 
-  constructor(deps: OrphanSweeperDeps, intervalMs: number) {
+  /** Sweeps every `intervalMs`; without one, only when asked. */
+  constructor(deps: OrphanSweeperDeps, intervalMs?: number) {
     this.#deps = deps;
-    this.#timer = setInterval(() => void this.sweep(), intervalMs);
-    this.#timer.unref();
+    if (intervalMs) {
+      this.#timer = setInterval(() => void this.sweep(), intervalMs);
+      this.#timer.unref();
+    }
   }
 
   /** One sweep; returns how many sessions it cleaned up. Concurrent calls share one sweep. */
@@ -69,6 +72,6 @@ export class OrphanSweeper {
   }
 
   close(): void {
-    clearInterval(this.#timer);
+    if (this.#timer) clearInterval(this.#timer);
   }
 }

@@ -57,6 +57,7 @@ export class DownloadClient extends EventEmitter<DownloadClientEvents> {
   readonly #store: DownloadStateStore;
   readonly #options: DownloadClientOptions;
   #events: Promise<QueueEvents> | undefined;
+  #eventsConnection: Redis | Cluster | undefined;
 
   constructor(options: DownloadClientOptions) {
     super();
@@ -187,6 +188,8 @@ export class DownloadClient extends EventEmitter<DownloadClientEvents> {
   async close(): Promise<void> {
     const events = await this.#events?.catch(() => undefined);
     await events?.close();
+    // BullMQ leaves a connection it was given open: this one is ours to close.
+    this.#eventsConnection?.disconnect();
     await this.#queue.close();
     if (this.#ownsRedis) await this.#redis.quit().catch(() => undefined);
   }
@@ -195,6 +198,7 @@ export class DownloadClient extends EventEmitter<DownloadClientEvents> {
     this.#events ??= (async () => {
       const connection = this.#redis.duplicate();
       connection.on('error', () => undefined);
+      this.#eventsConnection = connection;
       const events = new QueueEvents(this.#keys.queue, { connection, prefix: this.#keys.prefix });
       events.on('error', () => undefined);
       events.on('progress', ({ jobId, data }) => this.emit('progress', jobId, data as DownloadProgress));

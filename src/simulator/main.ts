@@ -9,7 +9,7 @@ import { startSimulator } from './server.ts';
  * Prints the URL, credentials and items, then serves until SIGINT or SIGTERM.
  */
 
-const USAGE = `usage: npm run simulator -- [options]
+const usage = (program: string) => `usage: ${program} [options]
   --seed DIR              serve DIR: each file an item, each sub-folder one multi-file item
   --generate COUNTxSIZE   add COUNT generated one-file items of SIZE bytes (suffix K, M, G, T: binary)
   --port N                listen port (default 0: any free port)
@@ -90,10 +90,12 @@ function optionsFrom(argv: string[]): { options: SimulatorOptions; json: boolean
   };
 }
 
-async function main(): Promise<void> {
+/** Runs the simulator as a command: `npm run simulator --` and `cldl simulator` share it. */
+export async function runSimulatorCli(argv: string[], program = 'npm run simulator --'): Promise<void> {
+  const USAGE = usage(program);
   let parsed: ReturnType<typeof optionsFrom>;
   try {
-    parsed = optionsFrom(process.argv.slice(2));
+    parsed = optionsFrom(argv);
   } catch (err) {
     // parseArgs throws TypeErrors with codes for unknown or malformed options.
     console.error(`${err instanceof Error ? err.message : String(err)}\n${USAGE}`);
@@ -135,4 +137,4 @@ async function main(): Promise<void> {
   }
 }
 
-await main();
+if (import.meta.main) await runSimulatorCli(process.argv.slice(2));

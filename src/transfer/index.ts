@@ -4,5 +4,5 @@ export { DownloadPart, type DigestAlgorithm, type OpenPartOptions } from './down
 export type { ByteCounter } from './hashing-file-writer.ts';
 export { commitFile, exists } from './atomic-commit.ts';
 export { assertChecksum, digestAlgorithm, hashFile, parseManifest, type ExpectedChecksum } from './verify.ts';
-export { assertSafeDestination, assertSafeFileName, isInside, prepareDestinationDir } from './safe-path.ts';
+export { assertSafeDestination, assertSafeFileName, destinationProblem, isInside, prepareDestinationDir } from './safe-path.ts';
 export * from './errors.ts';

@@ -22,16 +22,20 @@ export function assertSafeFileName(name: string): void {
 }
 
 /**
- * Checks a destination (a directory relative to the download root) from a job, without touching the
- * disk: not absolute, no `..`, no NUL.
+ * What is wrong with a destination (a directory relative to the download root) from a job,
+ * judged without touching the disk: undefined when nothing is.
  */
-export function assertSafeDestination(destination: string): void {
-  const why =
-    destination.trim() === '' ? 'it is empty'
+export function destinationProblem(destination: string): string | undefined {
+  return destination.trim() === '' ? 'it is empty'
     : destination.includes('\0') ? 'it contains a NUL byte'
     : path.isAbsolute(destination) || /^[a-zA-Z]:[\\/]/.test(destination) ? 'it is absolute; give a directory relative to the download root'
     : destination.split(/[\\/]/).includes('..') ? 'it contains ".."'
     : undefined;
+}
+
+/** Throws UnsafePathError for a destination with a `destinationProblem`. */
+export function assertSafeDestination(destination: string): void {
+  const why = destinationProblem(destination);
   if (why) throw new UnsafePathError(`destination ${JSON.stringify(destination)} is not allowed: ${why}`);
 }
 

@@ -1,0 +1,96 @@
+import { z } from 'zod';
+
+/**
+ * Every setting, its type, its default and the form an error message asks for. config/default.json
+ * mirrors these defaults with a line of documentation each (a test keeps the two equal).
+ */
+
+const ms = z.int({ error: 'expected a whole number of milliseconds' }).min(0, { error: 'expected a whole number of milliseconds (0 or more)' });
+const count = z.int({ error: 'expected a whole number, 1 or more' }).min(1, { error: 'expected a whole number, 1 or more' });
+const httpUrl = z.url({ protocol: /^https?$/, error: 'expected a URL such as https://vcenter.example.com' });
+const thumbprint = z
+  .string()
+  .regex(/^([0-9a-fA-F]{2}[:\s-]?){19}[0-9a-fA-F]{2}$|^([0-9a-fA-F]{2}[:\s-]?){31}[0-9a-fA-F]{2}$/, {
+    error: 'expected a SHA-1 (or SHA-256) certificate thumbprint such as 3A:F1:…:09',
+  });
+
+const backoff = z.strictObject({ baseMs: ms.default(1000), maxMs: ms.default(30_000) });
+
+export const vcenterSchema = z
+  .strictObject({
+    url: httpUrl,
+    username: z.string({ error: 'expected a user name' }).min(1, { error: 'expected a user name' }),
+    password: z.string().optional(),
+    passwordFile: z.string().optional(),
+    api: z.enum(['auto', 'rest', 'api'], { error: 'expected auto, rest or api' }).default('auto'),
+    insecure: z.boolean({ error: 'expected true or false' }).default(false),
+    thumbprint: thumbprint.optional(),
+    caFile: z.string().optional(),
+    dataHosts: z.array(z.string().min(1)).default([]),
+    verifyEndpointThumbprint: z.boolean({ error: 'expected true or false' }).default(true),
+    connections: z.strictObject({ api: count.default(4), data: count.default(16) }).default({ api: 4, data: 16 }),
+    timeouts: z
+      .strictObject({ connectMs: ms.default(10_000), headersMs: ms.default(60_000), bodyIdleMs: ms.default(60_000), requestMs: ms.default(60_000) })
+      .default({ connectMs: 10_000, headersMs: 60_000, bodyIdleMs: 60_000, requestMs: 60_000 }),
+    retry: z.strictObject({ attempts: count.default(4), baseMs: ms.default(250), maxMs: ms.default(4000) }).default({ attempts: 4, baseMs: 250, maxMs: 4000 }),
+    apiSessionKeepAliveMs: ms.default(300_000),
+  })
+  .refine((v) => v.password !== undefined || v.passwordFile !== undefined, {
+    error: 'expected a password or a passwordFile (VCENTER_PASSWORD or VCENTER_PASSWORD_FILE)',
+    path: ['password'],
+  });
+
+export const configSchema = z.strictObject({
+  downloadRoot: z.string().min(1, { error: 'expected a directory' }).default('./downloads'),
+  redis: z
+    .strictObject({
+      url: z.string().regex(/^rediss?:\/\/.+/, { error: 'expected redis://[user:password@]host:port[/db] or rediss://…' }).default('redis://127.0.0.1:6379'),
+      clusterNodes: z.array(z.string().regex(/^[^:]+:\d+$/, { error: 'expected host:port' })).default([]),
+      prefix: z.string().min(1).default('{cldl}'),
+    })
+    .default({ url: 'redis://127.0.0.1:6379', clusterNodes: [], prefix: '{cldl}' }),
+  http: z
+    .strictObject({
+      host: z.string().min(1).default('127.0.0.1'),
+      port: z.int({ error: 'expected a TCP port number' }).min(0).max(65_535, { error: 'expected a TCP port number (0-65535)' }).default(9464),
+      token: z.string().min(16, { error: 'expected at least 16 characters' }).optional(),
+      tokenFile: z.string().optional(),
+    })
+    .default({ host: '127.0.0.1', port: 9464 }),
+  vcenters: z.record(z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/, { error: 'expected a vCenter name: letters, digits, . _ -' }), vcenterSchema).default({}),
+  worker: z
+    .strictObject({
+      concurrency: count.default(4),
+      filesPerJob: count.default(4),
+      transfersPerProcess: count.default(8),
+      sessionsPerVCenter: count.default(8),
+      shutdownGraceMs: ms.default(30_000),
+      orphanSweepIntervalMs: ms.default(300_000),
+    })
+    .default({ concurrency: 4, filesPerJob: 4, transfersPerProcess: 8, sessionsPerVCenter: 8, shutdownGraceMs: 30_000, orphanSweepIntervalMs: 300_000 }),
+  jobs: z
+    .strictObject({ attempts: count.default(5), backoffMs: ms.default(5000), retentionSeconds: count.default(604_800) })
+    .default({ attempts: 5, backoffMs: 5000, retentionSeconds: 604_800 }),
+  transfer: z
+    .strictObject({ attempts: count.default(8), backoff: backoff.default({ baseMs: 1000, maxMs: 30_000 }), highWaterMarkBytes: count.default(4 * 1024 * 1024) })
+    .default({ attempts: 8, backoff: { baseMs: 1000, maxMs: 30_000 }, highWaterMarkBytes: 4 * 1024 * 1024 }),
+  keepAlive: z
+    .strictObject({ intervalMs: ms.default(60_000), reportIntervalMs: ms.default(2000), retry: backoff.default({ baseMs: 1000, maxMs: 10_000 }) })
+    .default({ intervalMs: 60_000, reportIntervalMs: 2000, retry: { baseMs: 1000, maxMs: 10_000 } }),
+  prepare: z
+    .strictObject({ timeoutMs: ms.default(1_800_000), pollMs: ms.default(250), maxPollMs: ms.default(5000) })
+    .default({ timeoutMs: 1_800_000, pollMs: 250, maxPollMs: 5000 }),
+  sync: z.strictObject({ timeoutMs: ms.default(1_800_000), pollMs: ms.default(2000) }).default({ timeoutMs: 1_800_000, pollMs: 2000 }),
+  lock: z
+    .strictObject({ durationMs: ms.default(30_000), stalledIntervalMs: ms.default(30_000), maxStalledCount: count.default(10) })
+    .default({ durationMs: 30_000, stalledIntervalMs: 30_000, maxStalledCount: 10 }),
+  log: z
+    .strictObject({
+      level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], { error: 'expected fatal, error, warn, info, debug, trace or silent' }).default('info'),
+      pretty: z.enum(['auto', 'always', 'never'], { error: 'expected auto, always or never' }).default('auto'),
+    })
+    .default({ level: 'info', pretty: 'auto' }),
+});
+
+export type RawConfig = z.output<typeof configSchema>;
+export type RawVCenterConfig = z.output<typeof vcenterSchema>;

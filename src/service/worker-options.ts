@@ -1,0 +1,29 @@
+import type { Cluster, Redis } from 'ioredis';
+import type { Logger } from 'pino';
+import type { CldlConfig } from '../config/load-config.ts';
+import type { DownloadWorkerOptions, VCenterRegistry } from '../orchestrator/index.ts';
+
+/** The configuration's settings in the shape DownloadWorker takes. */
+export function workerOptionsFrom(config: CldlConfig, deps: { redis: Redis | Cluster; vcenters: VCenterRegistry; logger: Logger }): DownloadWorkerOptions {
+  return {
+    redis: deps.redis,
+    prefix: config.redis.prefix,
+    downloadRoot: config.downloadRoot,
+    vcenters: deps.vcenters,
+    concurrency: config.worker.concurrency,
+    limits: { transfersPerProcess: config.worker.transfersPerProcess, sessionsPerVCenter: config.worker.sessionsPerVCenter },
+    job: {
+      filesPerJob: config.worker.filesPerJob,
+      transfer: { attempts: config.transfer.attempts, backoff: config.transfer.backoff, highWaterMark: config.transfer.highWaterMarkBytes },
+      prepare: config.prepare,
+      sync: config.sync,
+      maxSessionRenewals: 3,
+    },
+    keepAlive: { intervalMs: config.keepAlive.intervalMs, reportIntervalMs: config.keepAlive.reportIntervalMs, tickMs: 250, retry: config.keepAlive.retry },
+    lock: config.lock,
+    retentionSeconds: config.jobs.retentionSeconds,
+    shutdownGraceMs: config.worker.shutdownGraceMs,
+    orphanSweepIntervalMs: config.worker.orphanSweepIntervalMs,
+    logger: deps.logger,
+  };
+}
