@@ -235,7 +235,7 @@ function decode(h: Record<string, string>): DownloadStatus {
     sessionGeneration: num('sessionGeneration'),
     attempt: num('attempt'),
     worker: h.worker,
-    createdAt: h.createdAt!,
+    createdAt: h.createdAt ?? h.updatedAt ?? '',
     updatedAt: h.updatedAt ?? h.createdAt!,
     finishedAt: h.finishedAt,
     progress: {

@@ -49,6 +49,7 @@ export async function startOwnRedis(): Promise<OwnRedis> {
 async function launch(args: string[], port: number): Promise<ChildProcess> {
   const child = spawn('redis-server', args, { stdio: 'ignore' });
   const probe = new Redis(port, '127.0.0.1', { lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null });
+  probe.on('error', () => undefined); // refused until the server is up: expected
   for (let i = 0; i < 100; i++) {
     try {
       await probe.connect();
@@ -68,6 +69,7 @@ async function shutdown(child: ChildProcess, port: number): Promise<void> {
   if (child.exitCode !== null) return;
   const exited = once(child, 'exit');
   const admin = new Redis(port, '127.0.0.1', { maxRetriesPerRequest: 0, retryStrategy: () => null });
+  admin.on('error', () => undefined);
   await admin.call('SHUTDOWN').catch(() => undefined); // the connection closes as the server exits
   admin.disconnect();
   await exited;
