@@ -60,14 +60,14 @@ export const configSchema = z.strictObject({
   vcenters: z.record(z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/, { error: 'expected a vCenter name: letters, digits, . _ -' }), vcenterSchema).default({}),
   worker: z
     .strictObject({
-      concurrency: count.default(4),
+      concurrency: count.default(8),
       filesPerJob: count.default(4),
       transfersPerProcess: count.default(8),
       sessionsPerVCenter: count.default(8),
       shutdownGraceMs: ms.default(30_000),
       orphanSweepIntervalMs: ms.default(300_000),
     })
-    .default({ concurrency: 4, filesPerJob: 4, transfersPerProcess: 8, sessionsPerVCenter: 8, shutdownGraceMs: 30_000, orphanSweepIntervalMs: 300_000 }),
+    .default({ concurrency: 8, filesPerJob: 4, transfersPerProcess: 8, sessionsPerVCenter: 8, shutdownGraceMs: 30_000, orphanSweepIntervalMs: 300_000 }),
   jobs: z
     .strictObject({ attempts: count.default(5), backoffMs: ms.default(5000), retentionSeconds: count.default(604_800) })
     .default({ attempts: 5, backoffMs: 5000, retentionSeconds: 604_800 }),
@@ -78,8 +78,8 @@ export const configSchema = z.strictObject({
     .strictObject({ intervalMs: ms.default(60_000), reportIntervalMs: ms.default(2000), retry: backoff.default({ baseMs: 1000, maxMs: 10_000 }) })
     .default({ intervalMs: 60_000, reportIntervalMs: 2000, retry: { baseMs: 1000, maxMs: 10_000 } }),
   prepare: z
-    .strictObject({ timeoutMs: ms.default(1_800_000), pollMs: ms.default(250), maxPollMs: ms.default(5000) })
-    .default({ timeoutMs: 1_800_000, pollMs: 250, maxPollMs: 5000 }),
+    .strictObject({ timeoutMs: ms.default(1_800_000), pollMs: ms.default(25), maxPollMs: ms.default(5000) })
+    .default({ timeoutMs: 1_800_000, pollMs: 25, maxPollMs: 5000 }),
   sync: z.strictObject({ timeoutMs: ms.default(1_800_000), pollMs: ms.default(2000) }).default({ timeoutMs: 1_800_000, pollMs: 2000 }),
   lock: z
     .strictObject({ durationMs: ms.default(30_000), stalledIntervalMs: ms.default(30_000), maxStalledCount: count.default(10) })

@@ -50,7 +50,7 @@ export class DownloadSessionFiles {
    */
   async waitPrepared(sessionId: string, fileNames: readonly string[], options: WaitPreparedOptions): Promise<DownloadFileInfo[]> {
     const deadline = Date.now() + options.timeoutMs;
-    let delay = options.pollMs ?? 250;
+    let delay = options.pollMs ?? 25;
     const maxDelay = options.maxPollMs ?? 5000;
     const ready = new Map<string, DownloadFileInfo>();
     let last = new Map<string, string>();
