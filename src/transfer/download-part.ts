@@ -90,9 +90,13 @@ export class DownloadPart {
     return new HashingFileWriter(this.#file, this.#position, this.#hashes, this.#counter, highWaterMark);
   }
 
-  /** Takes over what `writer` wrote; only valid once the writer emitted 'close'. */
+  /**
+   * Takes over what `writer` wrote; only valid once the writer emitted 'close'. After a failed
+   * write the hashes cover bytes the file lacks, so the part starts over.
+   */
   settle(writer: HashingFileWriter): void {
     this.#position = writer.position;
+    if (writer.hashesAhead) this.restart();
   }
 
   /** Starts over from byte 0: the server ignored our Range, or the bytes are suspect. */

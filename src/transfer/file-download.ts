@@ -32,13 +32,17 @@ export interface FileDownloadOptions {
   /** Tries per call, counting the first. */
   attempts: number;
   backoff: BackoffOptions;
-  /** The writer's buffer; 4 MiB keeps the socket reading while the disk writes. */
+  /**
+   * The writer's buffer. 512 KiB keeps the socket reading while the disk writes; larger batches
+   * measured slower (4 MiB: 20-30% less throughput, more CPU per GB), their bytes no longer in the
+   * CPU cache when they are copied to the page cache and hashed.
+   */
   highWaterMark?: number;
   signal?: AbortSignal | undefined;
   onRetry?: ((event: RetryEvent) => void) | undefined;
 }
 
-const DEFAULT_HWM = 4 << 20;
+const DEFAULT_HWM = 512 << 10;
 
 /**
  * Streams `source` into `part` until it holds the whole file, resuming with Range after each

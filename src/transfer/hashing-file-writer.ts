@@ -10,10 +10,11 @@ export interface ByteCounter {
 /**
  * A Writable that appends to an open file at a known position and feeds the same bytes to hashes.
  *
- * Chunks are batched by `_writev` into one positioned writev, so a 4 MiB highWaterMark means few
- * syscalls and a socket that keeps reading while the disk writes. Hashes are updated only after a
- * write succeeded, so `position` and the hashes always describe exactly the bytes on disk: a
- * transfer that breaks can resume from `position` with the same hash objects.
+ * Chunks are batched by `_writev` into one positioned writev, so a highWaterMark of a few hundred
+ * KiB means few syscalls and a socket that keeps reading while the disk writes. Bytes are hashed
+ * while their write is in flight and counted only once it landed, so after every write `position`
+ * and the hashes describe exactly the bytes on disk: a transfer that breaks can resume from
+ * `position` with the same hash objects. A failed write leaves the hashes ahead (`hashesAhead`).
  */
 export class HashingFileWriter extends Writable {
   readonly #file: FileHandle;
@@ -21,6 +22,7 @@ export class HashingFileWriter extends Writable {
   readonly #counter: ByteCounter;
   #position: number;
   #inflight: Promise<void> | undefined;
+  #hashesAhead = false;
 
   constructor(file: FileHandle, position: number, hashes: readonly Hash[], counter: ByteCounter, highWaterMark: number) {
     super({ highWaterMark, decodeStrings: false });
@@ -70,10 +72,33 @@ export class HashingFileWriter extends Writable {
     );
   }
 
+  /**
+   * True once a write failed after its bytes were hashed: the hashes then describe more than the
+   * file holds, and the part must start over (`DownloadPart.settle` does).
+   */
+  get hashesAhead(): boolean {
+    return this.#hashesAhead;
+  }
+
   async #append(buffers: Buffer[]): Promise<void> {
-    let pending = buffers;
     let total = 0;
     for (const b of buffers) total += b.length;
+    // The write goes to the thread pool at once; hashing meanwhile keeps the main thread's work
+    // off the disk's critical path (hashing after the write landed cost a third of the throughput).
+    const written = this.#writeAll(buffers, total);
+    for (const b of buffers) for (const h of this.#hashes) h.update(b);
+    try {
+      await written;
+    } catch (err) {
+      this.#hashesAhead = true;
+      throw err;
+    }
+    this.#position += total;
+    this.#counter.bytes += total;
+  }
+
+  async #writeAll(buffers: Buffer[], total: number): Promise<void> {
+    let pending = buffers;
     let done = 0;
     // A positioned writev may write less than asked; carry on from where it stopped.
     while (done < total) {
@@ -81,9 +106,6 @@ export class HashingFileWriter extends Writable {
       done += bytesWritten;
       if (done < total) pending = remainder(buffers, done);
     }
-    for (const b of buffers) for (const h of this.#hashes) h.update(b);
-    this.#position += total;
-    this.#counter.bytes += total;
   }
 }
 

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -260,6 +261,10 @@ describe('downloadFile', () => {
     expect(err).toMatchObject({ code: 'CLDL_DISK_FULL', retryable: false });
     expect((err as Error).message).toBe('no space left on the device holding /dev/full while writing disk.vmdk; free space there and retry the download');
     expect(server!.requests).toHaveLength(1);
+    // Bytes are hashed while their write is in flight: a failed write must not leave them in the
+    // hashes, or a later resume would verify bytes the file never held.
+    expect(part.position).toBe(0);
+    expect(part.digests().sha1).toBe(createHash('sha1').digest('hex'));
     await part.close();
   });
 });
