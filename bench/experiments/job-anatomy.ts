@@ -1,0 +1,63 @@
+// node bench/experiments/job-anatomy.ts [--protocol http] [--count 200] [--poll-ms 25]
+// What one small job costs, counted: vAPI calls per operation (the worker's onCall), Redis commands
+// per type under this run's prefix (redis-cli MONITOR, read-only, filtered to our prefix), and the
+// worker's wall and CPU time per item.
+import { spawn } from 'node:child_process';
+import path from 'node:path';
+import { createInterface } from 'node:readline';
+import { parseArgs } from 'node:util';
+import { CldlRig } from '../cldl.ts';
+import { makeScratch, removeTree } from '../disk.ts';
+import { startBenchSimulator, type Protocol } from '../simulator.ts';
+import { productionSettings, withOverrides } from '../worker-settings.ts';
+
+const { values } = parseArgs({
+  options: {
+    protocol: { type: 'string', default: 'http' },
+    count: { type: 'string', default: '200' },
+    'poll-ms': { type: 'string', default: '25' },
+  },
+});
+const count = Number(values.count);
+const scratch = await makeScratch();
+const sim = await startBenchSimulator(values.protocol as Protocol, { groups: [{ name: 'tiny', count, size: 64 * 1024 }], prepareDelayMs: 0 }, scratch);
+const settings = withOverrides(productionSettings(), { job: { prepare: { pollMs: Number(values['poll-ms']) } } });
+const rig = await CldlRig.start({ sim, root: path.join(scratch, 'cldl'), settings, env: { CLDL_BENCH_COUNT_CALLS: '1' } });
+const monitor = spawn('redis-cli', ['-h', '127.0.0.1', 'monitor'], { stdio: ['ignore', 'pipe', 'inherit'] });
+const redisCommands = new Map<string, number>();
+const prefixTag = rig.prefix.slice(1, -1); // MONITOR prints arguments quoted; match the tag's inside
+createInterface({ input: monitor.stdout }).on('line', (line) => {
+  if (!line.includes(prefixTag)) return;
+  // `[db lua]` marks a command run inside a script: no round trip of its own.
+  const m = /\[\d+ ([^\]]+)\] "([^"]+)"/.exec(line);
+  if (!m) return;
+  const key = `${m[1] === 'lua' ? 'lua: ' : ''}${m[2]!.toUpperCase()}`;
+  redisCommands.set(key, (redisCommands.get(key) ?? 0) + 1);
+});
+await new Promise((r) => setTimeout(r, 500));
+redisCommands.clear(); // the worker's start-up and idle polling so far
+let stopped = false;
+try {
+  const run = await rig.download(sim.items);
+  await new Promise((r) => setTimeout(r, 500));
+  monitor.kill();
+  await rig.stop();
+  stopped = true;
+  const last = rig.worker.process.lines.find((l) => l.event === 'stopped') as { vapiCalls?: Record<string, number> } | undefined;
+  console.log(`${values.protocol}, ${count} × 64 KiB, prepare poll ${values['poll-ms']} ms: ${(count / (run.ms / 1000)).toFixed(0)} items/s, worker CPU ${(run.workerCpuMs / count).toFixed(2)} ms/item`);
+  const vapi = Object.entries(last?.vapiCalls ?? {}).sort((a, b) => b[1] - a[1]);
+  console.log(`vAPI calls per item: ${(vapi.reduce((s, [, n]) => s + n, 0) / count).toFixed(2)}`);
+  for (const [op, n] of vapi) console.log(`  ${op.padEnd(36)} ${(n / count).toFixed(2)}`);
+  const redis = [...redisCommands].sort((a, b) => b[1] - a[1]);
+  const direct = redis.filter(([k]) => !k.startsWith('lua: ')).reduce((s, [, n]) => s + n, 0);
+  console.log(
+    `Redis commands per item (producer and worker, under the prefix): ${(direct / count).toFixed(1)} sent by clients, ` +
+      `${(redis.reduce((s, [, n]) => s + n, 0) / count - direct / count).toFixed(1)} more run inside scripts`,
+  );
+  for (const [cmd, n] of redis) console.log(`  ${cmd.padEnd(36)} ${(n / count).toFixed(2)}`);
+} finally {
+  monitor.kill();
+  if (!stopped) await rig.stop();
+  await sim.stop();
+  await removeTree(scratch);
+}
