@@ -1,72 +1,11 @@
-import { spawn, type ChildProcess } from 'node:child_process';
-import { once } from 'node:events';
 import { readFile } from 'node:fs/promises';
-import { createInterface } from 'node:readline';
+import { spawnJsonProcess as spawnTestProcess, type JsonProcess, type SpawnOptions } from '../test/support/json-process.ts';
 
-/** A bench helper process (simulator, worker, transfer) that speaks JSON lines on stdout. */
-export interface JsonProcess {
-  child: ChildProcess;
-  pid: number;
-  lines: Array<Record<string, unknown>>;
-  waitFor(match: (line: Record<string, unknown>) => boolean, timeoutMs?: number): Promise<Record<string, unknown>>;
-  /** SIGTERM, then the exit status. */
-  stop(timeoutMs?: number): Promise<number | null>;
-}
+export type { JsonProcess, SpawnOptions };
 
-export interface SpawnOptions {
-  /** Extra Node flags, e.g. `--cpu-prof`. */
-  nodeArgs?: string[];
-  env?: Record<string, string>;
-}
-
-/** Starts `script` under the project's Node (the bench's own `process.execPath`). */
+/** A bench helper process (simulator, worker, transfer); long runs keep only their recent lines. */
 export function spawnJsonProcess(script: string, options: SpawnOptions = {}): JsonProcess {
-  const child = spawn(process.execPath, [...(options.nodeArgs ?? []), script], {
-    env: { ...process.env, ...options.env },
-    stdio: ['ignore', 'pipe', 'inherit'],
-  });
-  const lines: Array<Record<string, unknown>> = [];
-  const waiters: Array<{ match: (l: Record<string, unknown>) => boolean; resolve: (l: Record<string, unknown>) => void }> = [];
-  createInterface({ input: child.stdout }).on('line', (text) => {
-    let line: Record<string, unknown>;
-    try {
-      line = JSON.parse(text) as Record<string, unknown>;
-    } catch {
-      return;
-    }
-    lines.push(line);
-    // A long run logs thousands of lines nobody will read; keep the recent ones.
-    if (lines.length > 5000) lines.splice(0, 1000);
-    for (const w of waiters.splice(0)) {
-      if (w.match(line)) w.resolve(line);
-      else waiters.push(w);
-    }
-  });
-  const exited = once(child, 'exit') as Promise<[number | null, NodeJS.Signals | null]>;
-  return {
-    child,
-    pid: child.pid!,
-    lines,
-    waitFor: (match, timeoutMs = 120_000) =>
-      new Promise((resolve, reject) => {
-        const seen = lines.find(match);
-        if (seen) return resolve(seen);
-        const timer = setTimeout(() => reject(new Error(`${script} logged no matching line within ${timeoutMs} ms`)), timeoutMs);
-        waiters.push({ match, resolve: (l) => (clearTimeout(timer), resolve(l)) });
-        void exited.then(([code]) => {
-          clearTimeout(timer);
-          reject(new Error(`${script} exited (${code}) before logging a matching line`));
-        });
-      }),
-    async stop(timeoutMs = 30_000) {
-      if (child.exitCode !== null || child.signalCode !== null) return child.exitCode;
-      child.kill('SIGTERM');
-      const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
-      const [code] = await exited;
-      clearTimeout(timer);
-      return code;
-    },
-  };
+  return spawnTestProcess(script, { keepLines: 5000, ...options });
 }
 
 export interface ProcSample {

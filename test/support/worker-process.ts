@@ -1,8 +1,8 @@
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import path from 'node:path';
-import { createInterface } from 'node:readline';
 import type { DownloadWorkerOptions } from '../../src/orchestrator/index.ts';
+import { spawnJsonProcess } from './json-process.ts';
 import { repoRoot } from './shared-tools.ts';
 
 export interface WorkerProcess {
@@ -24,38 +24,16 @@ export interface WorkerProcessConfig {
 
 /** Starts test/fixtures/worker-process.ts under the project's Node and waits until it is ready. */
 export async function startWorkerProcess(config: WorkerProcessConfig): Promise<WorkerProcess> {
-  const child = spawn(process.execPath, [path.join(repoRoot, 'test/fixtures/worker-process.ts')], {
-    env: { ...process.env, CLDL_TEST_WORKER: JSON.stringify(config) },
-    stdio: ['ignore', 'pipe', 'inherit'],
+  const proc = spawnJsonProcess(path.join(repoRoot, 'test/fixtures/worker-process.ts'), {
+    env: { CLDL_TEST_WORKER: JSON.stringify(config) },
+    waitTimeoutMs: 20_000,
   });
-  const lines: Array<Record<string, unknown>> = [];
-  const waiters: Array<{ match: (l: Record<string, unknown>) => boolean; resolve: (l: Record<string, unknown>) => void }> = [];
-  createInterface({ input: child.stdout }).on('line', (text) => {
-    let line: Record<string, unknown>;
-    try {
-      line = JSON.parse(text) as Record<string, unknown>;
-    } catch {
-      return;
-    }
-    lines.push(line);
-    for (const w of waiters.splice(0)) {
-      if (w.match(line)) w.resolve(line);
-      else waiters.push(w);
-    }
-  });
-  const waitFor = (match: (l: Record<string, unknown>) => boolean, timeoutMs = 20_000) =>
-    new Promise<Record<string, unknown>>((resolve, reject) => {
-      const seen = lines.find(match);
-      if (seen) return resolve(seen);
-      const timer = setTimeout(() => reject(new Error(`worker process logged no matching line within ${timeoutMs} ms`)), timeoutMs);
-      waiters.push({ match, resolve: (l) => (clearTimeout(timer), resolve(l)) });
-      child.once('exit', (code) => reject(new Error(`worker process exited (${code}) before logging a matching line`)));
-    });
-  await waitFor((l) => l.event === 'ready');
+  const { child } = proc;
+  await proc.waitFor((l) => l.event === 'ready');
   return {
     child,
-    lines,
-    waitFor,
+    lines: proc.lines,
+    waitFor: (match, timeoutMs) => proc.waitFor(match, timeoutMs),
     async kill(signal) {
       if (child.exitCode !== null || child.signalCode !== null) return { code: child.exitCode, signal: child.signalCode };
       const exited = once(child, 'exit') as Promise<[number | null, NodeJS.Signals | null]>;
