@@ -17,6 +17,8 @@ export interface RigOptions {
   cpuProfile?: string | undefined;
   /** Extra environment for the worker process. */
   env?: Record<string, string> | undefined;
+  /** Node flags for the worker; production's unless given. */
+  nodeFlags?: readonly string[] | undefined;
 }
 
 export interface CldlRun {
@@ -55,7 +57,7 @@ export class CldlRig {
     await mkdir(o.root, { recursive: true });
     const redis = new Redis(REDIS_URL, { maxRetriesPerRequest: null });
     redis.on('error', () => undefined);
-    const worker = await startBenchWorker({ sim: o.sim, redisUrl: REDIS_URL, prefix, root: o.root, settings: o.settings, cpuProfile: o.cpuProfile, env: o.env });
+    const worker = await startBenchWorker({ sim: o.sim, redisUrl: REDIS_URL, prefix, root: o.root, settings: o.settings, cpuProfile: o.cpuProfile, env: o.env, nodeFlags: o.nodeFlags });
     return new CldlRig(worker, redis, o.root, prefix);
   }
 

@@ -56,6 +56,10 @@ export const VARIANTS: Record<string, Variant | 'curl'> = {
   'cldl-hwm128k': { kind: 'cldl', algorithms: ['sha1'], highWaterMark: 128 * 1024 },
   'cldl-hwm64k': { kind: 'cldl', algorithms: ['sha1'], highWaterMark: 64 * 1024 },
   'cldl-hwm512k': { kind: 'cldl', algorithms: ['sha1'], highWaterMark: 512 * 1024 },
+  'proto-hwm512k': proto({ highWaterMark: 512 * 1024 }),
+  'proto-hwm512k-inflight2': proto({ highWaterMark: 512 * 1024, inflight: 2 }),
+  'proto-hwm512k-inflight4': proto({ highWaterMark: 512 * 1024, inflight: 4 }),
+  'proto-hwm512k-worker': proto({ highWaterMark: 512 * 1024, hash: 'worker' }),
   sink: { kind: 'sink', hash: false, highWaterMark: 4 * M },
   'sink-sha1': { kind: 'sink', hash: true, highWaterMark: 4 * M },
 };
