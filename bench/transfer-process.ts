@@ -4,13 +4,17 @@
 import { downloadFile, DownloadPart, type DigestAlgorithm } from '../src/transfer/index.ts';
 import { VCenterClient, type TransferEndpoint } from '../src/vsphere/index.ts';
 
-export interface TransferProcessConfig {
+/** One prepared file on the simulator, to download to `path` in a process of its own. */
+export interface PreparedDownload {
   url: string;
   credentials: { username: string; password: string };
   ca: string | null;
   endpoint: TransferEndpoint;
   size: number;
   path: string;
+}
+
+export interface TransferProcessConfig extends PreparedDownload {
   algorithms: DigestAlgorithm[];
   highWaterMark: number;
 }

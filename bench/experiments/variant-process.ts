@@ -6,7 +6,8 @@ import { Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { createHash } from 'node:crypto';
 import { downloadFile, DownloadPart, type DigestAlgorithm } from '../../src/transfer/index.ts';
-import { VCenterClient, type TransferEndpoint } from '../../src/vsphere/index.ts';
+import { VCenterClient } from '../../src/vsphere/index.ts';
+import type { PreparedDownload } from '../transfer-process.ts';
 import { ProtoWriter, type HashMode } from './proto-writer.ts';
 
 export type Variant =
@@ -17,13 +18,7 @@ export type Variant =
   /** No disk at all: the network and parser ceiling, optionally with the hash. */
   | { kind: 'sink'; hash: boolean; highWaterMark: number };
 
-export interface VariantConfig {
-  url: string;
-  credentials: { username: string; password: string };
-  ca: string | null;
-  endpoint: TransferEndpoint;
-  size: number;
-  path: string;
+export interface VariantConfig extends PreparedDownload {
   variant: Variant;
 }
 
