@@ -34,8 +34,8 @@ export interface FileDownloadOptions {
   backoff: BackoffOptions;
   /**
    * The writer's buffer. 512 KiB keeps the socket reading while the disk writes; larger batches
-   * measured slower (4 MiB: 20-30% less throughput, more CPU per GB), their bytes no longer in the
-   * CPU cache when they are copied to the page cache and hashed.
+   * measured slower (4 MiB: 20-30% less throughput and more CPU per GB; likely because their bytes
+   * have left the CPU cache by the time they are copied to the page cache and hashed).
    */
   highWaterMark?: number;
   signal?: AbortSignal | undefined;
