@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { mkdir, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { Redis } from 'ioredis';
-import { DownloadClient, type DownloadResult } from '../src/orchestrator/index.ts';
+import { deleteKeysUnder, DownloadClient, type DownloadResult } from '../src/orchestrator/index.ts';
 import type { ProcSample } from './processes.ts';
 import type { BenchSimulator } from './simulator.ts';
 import { startBenchWorker, type BenchWorker } from './worker.ts';
@@ -90,7 +90,7 @@ export class CldlRig {
   async stop(): Promise<void> {
     await this.worker.stop().finally(async () => {
       await this.client.close();
-      await dropPrefix(this.#redis, this.prefix);
+      await deleteKeysUnder(this.#redis, this.prefix);
       await this.#redis.quit();
     });
   }
@@ -100,13 +100,4 @@ async function assertOnDisk(file: string, size: number, result: DownloadResult):
   const s = await stat(file);
   if (s.size !== size) throw new Error(`${file}: ${s.size} bytes on disk, expected ${size}`);
   if (!result.files.every((f) => f.verified)) throw new Error(`${file}: cldl did not verify it against a checksum`);
-}
-
-async function dropPrefix(redis: Redis, prefix: string): Promise<void> {
-  let cursor = '0';
-  do {
-    const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}*`, 'COUNT', 1000);
-    cursor = next;
-    if (keys.length) await redis.del(...keys);
-  } while (cursor !== '0');
 }

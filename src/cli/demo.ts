@@ -2,7 +2,7 @@ import path from 'node:path';
 import { Redis } from 'ioredis';
 import { loadConfig, type CldlConfig } from '../config/load-config.ts';
 import { createLogger } from '../logging/create-logger.ts';
-import { DownloadClient, DownloadWorker, MapVCenterRegistry, type DownloadResult } from '../orchestrator/index.ts';
+import { deleteKeysUnder, DownloadClient, DownloadWorker, MapVCenterRegistry, type DownloadResult } from '../orchestrator/index.ts';
 import { workerOptionsFrom } from '../service/worker-options.ts';
 import { startSimulator } from '../simulator/index.ts';
 import { VCenterClient } from '../vsphere/index.ts';
@@ -103,12 +103,7 @@ export async function runDemo(): Promise<number> {
     await client.close();
     await worker.close();
     await vcenter.close();
-    let cursor = '0';
-    do {
-      const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}*`, 'COUNT', 500);
-      cursor = next;
-      if (keys.length) await redis.del(...keys);
-    } while (cursor !== '0');
+    await deleteKeysUnder(redis, prefix);
     await redis.quit().catch(() => undefined);
     await sim.stop();
     throwaway?.stop();

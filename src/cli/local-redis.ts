@@ -31,7 +31,8 @@ export async function startThrowawayRedis(): Promise<{ url: string; stop(): void
   return { url, stop: () => void child.kill('SIGTERM') };
 }
 
-async function freePort(): Promise<number> {
+/** A TCP port free on loopback right now (the OS picks it). */
+export async function freePort(): Promise<number> {
   const s = createServer();
   await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
   const { port } = s.address() as AddressInfo;

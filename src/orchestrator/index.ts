@@ -8,6 +8,6 @@ export type { DownloadJobOptions } from './download-job.ts';
 export type { KeepAliveOptions } from './keep-alive.ts';
 export type { LimitOptions } from './limits.ts';
 export type { OrchestratorEvents } from './events.ts';
-export { keysFor, QUEUE_NAME } from './keys.ts';
+export { deleteKeysUnder, keysFor, QUEUE_NAME } from './keys.ts';
 export * from './errors.ts';
 export type { DownloadProgress, DownloadResult, DownloadState, DownloadStatus, FileProgress, FileResult } from './state.ts';

@@ -1,3 +1,5 @@
+import type { Redis } from 'ioredis';
+
 /**
  * Every Redis key and channel cldl uses, derived from one prefix. The default prefix `{cldl}` is a
  * Redis Cluster hash tag: BullMQ's keys and ours land in one slot, so MULTI and BullMQ's Lua
@@ -26,4 +28,17 @@ export function keysFor(prefix: string): Keys {
     sessions: `${prefix}:sessions`,
     cancelChannel: `${prefix}:cancel`,
   };
+}
+
+/**
+ * Deletes every key under `prefix`, and only those: a throwaway prefix's queue, state and session
+ * index (the demo's, a test's, a bench run's). SCAN, so a large keyspace is never blocked.
+ */
+export async function deleteKeysUnder(redis: Redis, prefix: string): Promise<void> {
+  let cursor = '0';
+  do {
+    const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}*`, 'COUNT', 500);
+    cursor = next;
+    if (keys.length) await redis.del(...keys);
+  } while (cursor !== '0');
 }

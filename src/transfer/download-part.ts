@@ -1,8 +1,6 @@
 import { createHash, type Hash } from 'node:crypto';
 import { constants } from 'node:fs';
 import { open, unlink, type FileHandle } from 'node:fs/promises';
-import { pipeline } from 'node:stream/promises';
-import { Writable } from 'node:stream';
 import { HashingFileWriter, type ByteCounter } from './hashing-file-writer.ts';
 
 /** Node's names for the checksum algorithms Content Library uses. */
@@ -15,6 +13,11 @@ export interface OpenPartOptions {
   /** When known, a leftover longer than this is not a prefix of the file and is dropped. */
   expectedSize?: number | undefined;
   counter: ByteCounter;
+}
+
+/** Feeds every byte of `source`, in order, to each of `hashes`: hashing from disk, streamed. */
+export async function feedHashes(source: AsyncIterable<Buffer>, hashes: readonly Hash[]): Promise<void> {
+  for await (const chunk of source) for (const h of hashes) h.update(chunk);
 }
 
 /**
@@ -59,15 +62,7 @@ export class DownloadPart {
         size = 0;
       }
       if (size > 0) {
-        await pipeline(
-          file.createReadStream({ start: 0, end: size - 1, autoClose: false, highWaterMark: 1 << 20 }),
-          new Writable({
-            write(chunk: Buffer, _enc, cb) {
-              for (const h of hashes) h.update(chunk);
-              cb();
-            },
-          }),
-        );
+        await feedHashes(file.createReadStream({ start: 0, end: size - 1, autoClose: false, highWaterMark: 1 << 20 }), hashes);
       }
       options.counter.bytes += size;
       return new DownloadPart(path, file, options, size, hashes);

@@ -1,8 +1,6 @@
 import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
-import { pipeline } from 'node:stream/promises';
-import { Writable } from 'node:stream';
-import type { DigestAlgorithm } from './download-part.ts';
+import { feedHashes, type DigestAlgorithm } from './download-part.ts';
 import { ChecksumMismatchError } from './errors.ts';
 
 /** Content Library's algorithm names (SHA1, SHA256…) and OVF's (SHA1, SHA256, SHA512) to Node's. */
@@ -43,16 +41,7 @@ export function assertChecksum(fileName: string, expected: ExpectedChecksum, act
  */
 export async function hashFile(path: string, algorithm: DigestAlgorithm, signal?: AbortSignal): Promise<string> {
   const hash = createHash(algorithm);
-  await pipeline(
-    createReadStream(path, { highWaterMark: 1 << 20 }),
-    new Writable({
-      write(chunk: Buffer, _enc, cb) {
-        hash.update(chunk);
-        cb();
-      },
-    }),
-    signal ? { signal } : {},
-  );
+  await feedHashes(createReadStream(path, { highWaterMark: 1 << 20, signal }), [hash]);
   return hash.digest('hex');
 }
 

@@ -1,13 +1,10 @@
-import { createHash } from 'node:crypto';
-import { createReadStream } from 'node:fs';
 import { mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { pipeline } from 'node:stream/promises';
-import { Writable } from 'node:stream';
 import type { Redis } from 'ioredis';
 import { expect } from 'vitest';
 import { DownloadClient } from '../../src/orchestrator/index.ts';
+import { hashFile } from '../../src/transfer/index.ts';
 import { startSimulator, type ItemSpec, type Simulator, type SimulatorOptions } from '../../src/simulator/index.ts';
 import { startCliWorker, type CliWorker } from '../support/cli.ts';
 import { connectRedis, dropPrefix, REDIS_URL, testPrefix } from '../support/redis.ts';
@@ -96,7 +93,7 @@ export async function startChaos(options: { items: ItemSpec[]; simulator?: Simul
       const present = (await readdir(path.join(root, destination))).sort();
       expect(present).toEqual(spec.files.map((f) => f.name).sort());
       for (const f of spec.files) {
-        expect(await sha256(path.join(root, destination, f.name)), `${destination}/${f.name}`).toBe(await sim.fileChecksum(spec.id, f.name, 'SHA256'));
+        expect(await hashFile(path.join(root, destination, f.name), 'sha256'), `${destination}/${f.name}`).toBe(await sim.fileChecksum(spec.id, f.name, 'SHA256'));
       }
     },
     async expectNothing(destination) {
@@ -129,20 +126,6 @@ export async function startChaos(options: { items: ItemSpec[]; simulator?: Simul
 /** Resolves once `id` has at least `bytes` on disk (by its own progress reports). */
 export async function untilBytes(client: DownloadClient, id: string, bytes: number, timeoutMs = 60_000): Promise<void> {
   await expect.poll(async () => (await client.getDownload(id))?.progress.bytesDone ?? 0, { timeout: timeoutMs, interval: 50 }).toBeGreaterThanOrEqual(bytes);
-}
-
-export async function sha256(file: string): Promise<string> {
-  const hash = createHash('sha256');
-  await pipeline(
-    createReadStream(file, { highWaterMark: 1 << 20 }),
-    new Writable({
-      write(chunk: Buffer, _e, cb) {
-        hash.update(chunk);
-        cb();
-      },
-    }),
-  );
-  return hash.digest('hex');
 }
 
 export function randomBetween(min: number, max: number): number {

@@ -1,11 +1,11 @@
-import { createHash } from 'node:crypto';
-import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
+import { mkdtemp, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import type { Redis } from 'ioredis';
 import { pino, type Logger } from 'pino';
 import { DownloadClient, DownloadWorker, MapVCenterRegistry, type DownloadClientOptions, type DownloadWorkerOptions } from '../../src/orchestrator/index.ts';
 import { startSimulator, type Simulator, type SimulatorOptions } from '../../src/simulator/index.ts';
+import { hashFile } from '../../src/transfer/index.ts';
 import { VCenterClient, type VCenterOptions } from '../../src/vsphere/index.ts';
 import { connectRedis, dropPrefix, testPrefix } from './redis.ts';
 
@@ -117,7 +117,7 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
     client,
     logger,
     addWorker,
-    sha256: async (relative) => createHash('sha256').update(await readFile(path.join(root, relative))).digest('hex'),
+    sha256: (relative) => hashFile(path.join(root, relative), 'sha256'),
     expectedSha256: (itemName, fileName) => sim.fileChecksum(sim.item(itemName).id, fileName, 'SHA256'),
     listDir: async (relative) => (await readdir(path.join(root, relative)).catch(() => [] as string[])).sort(),
     async stop() {

@@ -1,6 +1,6 @@
 import type { ServerResponse } from 'node:http';
-import { createServer, type AddressInfo } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
+import { freePort } from '../../src/cli/local-redis.ts';
 import { CldlError } from '../../src/cldl-error.ts';
 import {
   DataEndpointRejectedError,
@@ -215,11 +215,3 @@ describe('the error table', () => {
     expect(isRetryableVapiError('some_future_type', 400)).toBe(false);
   });
 });
-
-async function freePort(): Promise<number> {
-  const s = createServer();
-  await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
-  const { port } = s.address() as AddressInfo;
-  await new Promise<void>((r) => s.close(() => r()));
-  return port;
-}
