@@ -1,26 +1,38 @@
-import { Redis } from 'ioredis';
+import { Redis, type Cluster } from 'ioredis';
 import type { CldlConfig } from '../config/load-config.ts';
-import { describeRedis } from '../service/redis-connection.ts';
+import { createRedisClient, describeRedis } from '../service/redis-connection.ts';
 import { CliFailure } from './run-action.ts';
 
 /**
- * A connection for a short command. The daemon's connections wait out outages; a person at a
- * terminal wants to hear within seconds that Redis is not there.
+ * A connection for a short command, to the same Redis (or Cluster) the daemon uses. The daemon's
+ * connections wait out outages; a person at a terminal wants to hear within seconds that Redis is
+ * not there.
  */
-export async function redisForCli(config: CldlConfig['redis']): Promise<Redis> {
-  if (config.clusterNodes.length === 0) {
-    const probe = new Redis(config.url, { lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null, connectTimeout: 3000 });
-    probe.on('error', () => undefined);
-    try {
-      await probe.connect();
-      await probe.ping();
-    } catch (err) {
-      throw new CliFailure(`cannot reach Redis at ${describeRedis(config)} (${(err as Error).message}); is it running? Set REDIS_URL to point elsewhere.`);
-    } finally {
-      probe.disconnect();
-    }
+export async function redisForCli(config: CldlConfig['redis']): Promise<Redis | Cluster> {
+  // A Cluster client would retry its seed nodes forever: probe them one by one, as single servers.
+  const targets = config.clusterNodes.length ? config.clusterNodes.map((n) => `redis://${n}`) : [config.url];
+  let lastError: Error | undefined;
+  for (const url of targets) {
+    lastError = await probe(url);
+    if (!lastError) break;
   }
-  const redis = new Redis(config.url, { maxRetriesPerRequest: null });
+  if (lastError) throw new CliFailure(`cannot reach Redis at ${describeRedis(config)} (${lastError.message}); is it running? Set REDIS_URL to point elsewhere.`);
+  const redis = createRedisClient(config);
   redis.on('error', () => undefined);
   return redis;
+}
+
+/** Undefined when `url` answers a PING within seconds; else why not. */
+async function probe(url: string): Promise<Error | undefined> {
+  const redis = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null, connectTimeout: 3000 });
+  redis.on('error', () => undefined);
+  try {
+    await redis.connect();
+    await redis.ping();
+    return undefined;
+  } catch (err) {
+    return err as Error;
+  } finally {
+    redis.disconnect();
+  }
 }

@@ -3,19 +3,26 @@ import type { Logger } from 'pino';
 import type { CldlConfig } from '../config/load-config.ts';
 
 /**
- * The daemon's Redis connection: a Cluster client when cluster nodes are configured, else one
+ * A client for the configured Redis: a Cluster client when cluster nodes are configured, else one
  * server. `maxRetriesPerRequest: null` is what BullMQ's workers require: commands wait out a
- * reconnect instead of failing. Connection errors are logged at most every 10 s: ioredis reports
- * every failed reconnect attempt, and one line says it all.
+ * reconnect instead of failing. The caller must listen for 'error'.
  */
-export function connectRedis(config: CldlConfig['redis'], logger: Logger): Redis | Cluster {
+export function createRedisClient(config: CldlConfig['redis']): Redis | Cluster {
   const options = { maxRetriesPerRequest: null, connectionName: 'cldl' };
-  const redis = config.clusterNodes.length
+  return config.clusterNodes.length
     ? new Cluster(
         config.clusterNodes.map((n) => ({ host: n.slice(0, n.lastIndexOf(':')), port: Number(n.slice(n.lastIndexOf(':') + 1)) })),
         { redisOptions: options },
       )
     : new Redis(config.url, options);
+}
+
+/**
+ * The daemon's Redis connection. Connection errors are logged at most every 10 s: ioredis reports
+ * every failed reconnect attempt, and one line says it all.
+ */
+export function connectRedis(config: CldlConfig['redis'], logger: Logger): Redis | Cluster {
+  const redis = createRedisClient(config);
   let lastLogged = 0;
   redis.on('error', (err: Error) => {
     if (Date.now() - lastLogged < 10_000) return;

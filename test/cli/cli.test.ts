@@ -1,12 +1,14 @@
 import { randomUUID } from 'node:crypto';
-import { mkdtemp, readdir, rm } from 'node:fs/promises';
+import { mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { Redis } from 'ioredis';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { keysFor } from '../../src/orchestrator/index.ts';
 import { runCli } from '../support/cli.ts';
 import { startHarness, type Harness } from '../support/harness.ts';
 import { REDIS_URL } from '../support/redis.ts';
+import { startOwnRedis } from '../support/redis-server.ts';
 
 const COMMANDS = ['worker', 'enqueue', 'status', 'cancel', 'list', 'sessions', 'simulator', 'demo'];
 
@@ -60,6 +62,26 @@ describe('cldl usage', () => {
     const run = await runCli(['status', 'x'], { REDIS_URL: 'redis://127.0.0.1:1' });
     expect(run.code).toBe(1);
     expect(run.stderr.trim()).toMatch(/^cldl: cannot reach Redis at redis:\/\/127\.0\.0\.1:1 \(.*\); is it running\?/);
+  });
+
+  it('talks to the configured Redis Cluster, not to redis.url', async () => {
+    const cluster = await startOwnRedis({ cluster: true });
+    const dir = await mkdtemp(path.join(tmpdir(), 'cldl-cluster-'));
+    const node = new Redis(cluster.url);
+    try {
+      const prefix = `{cldl-test-${randomUUID()}}`;
+      const configFile = path.join(dir, 'cluster.json');
+      await writeFile(configFile, JSON.stringify({ redis: { clusterNodes: [cluster.url.replace('redis://', '')], prefix } }));
+      const run = await runCli(['enqueue', '--item', 'item-1', '--dest', 'd', '--id', 'on-the-cluster'], { CLDL_CONFIG: configFile });
+      expect(run.stderr).toBe('');
+      expect(run.code).toBe(0);
+      expect(await node.exists(keysFor(prefix).download('on-the-cluster'))).toBe(1);
+      expect((await runCli(['status', 'on-the-cluster', '--json'], { CLDL_CONFIG: configFile })).code).toBe(0);
+    } finally {
+      node.disconnect();
+      await cluster.stop();
+      await rm(dir, { recursive: true, force: true });
+    }
   });
 });
 

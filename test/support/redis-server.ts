@@ -19,13 +19,17 @@ export interface OwnRedis {
 
 /**
  * A redis-server of the test's own, on a free port, with AOF on: for tests that restart Redis.
- * The shared Redis on 6379 is never restarted by a test.
+ * The shared Redis on 6379 is never restarted by a test. `cluster`: a one-node Redis Cluster
+ * holding every slot, for what must work on a cluster.
  */
-export async function startOwnRedis(): Promise<OwnRedis> {
+export async function startOwnRedis(options: { cluster?: boolean } = {}): Promise<OwnRedis> {
   const dir = await mkdtemp(path.join(tmpdir(), 'cldl-redis-'));
   const port = await freePort();
   const args = ['--port', String(port), '--bind', '127.0.0.1', '--appendonly', 'yes', '--appendfsync', 'always', '--save', '', '--dir', dir, '--maxmemory-policy', 'noeviction'];
+  // Announced as 127.0.0.1: by default a node names itself "" in CLUSTER SLOTS, which clients cannot dial.
+  if (options.cluster) args.push('--cluster-enabled', 'yes', '--cluster-config-file', 'nodes.conf', '--cluster-announce-ip', '127.0.0.1');
   let child: ChildProcess = await launch(args, port);
+  if (options.cluster) await claimAllSlots(port);
   return {
     url: `redis://127.0.0.1:${port}`,
     async restart(downMs = 500) {
@@ -63,6 +67,16 @@ async function launch(args: string[], port: number): Promise<ChildProcess> {
   probe.disconnect();
   child.kill('SIGKILL');
   throw new Error(`redis-server on port ${port} did not start`);
+}
+
+async function claimAllSlots(port: number): Promise<void> {
+  const admin = new Redis(port, '127.0.0.1');
+  try {
+    await admin.call('CLUSTER', 'ADDSLOTSRANGE', '0', '16383');
+    for (let i = 0; i < 100 && !String(await admin.call('CLUSTER', 'INFO')).includes('cluster_state:ok'); i++) await sleep(50);
+  } finally {
+    admin.disconnect();
+  }
 }
 
 async function shutdown(child: ChildProcess, port: number): Promise<void> {
