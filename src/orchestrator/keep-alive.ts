@@ -16,7 +16,7 @@ export interface HeartbeatTarget {
   readonly sessions: SessionKeeper;
   /** The current session; undefined between sessions (none is kept alive then). */
   sessionId(): string | undefined;
-  /** Progress for vCenter, 0–100; the heartbeat never reports less than it reported before. */
+  /** Progress for vCenter, 0–100; the heartbeat sends it only when it exceeds what vCenter holds. */
   percent(): number;
   /** Reports progress to BullMQ and Redis, every `reportIntervalMs`. */
   report(): Promise<void>;
@@ -54,8 +54,8 @@ interface Entry {
 
 /**
  * The keep-alive heartbeat of every active download session in this process, driven by one
- * self-rescheduling timer (like BullMQ's lock manager). For each session it calls keep_alive with
- * a monotonic progress and then reads the session back: a session that is no longer ACTIVE, or no
+ * self-rescheduling timer (like BullMQ's lock manager). For each session it calls keep_alive, with
+ * the progress only when it grew past what vCenter holds, and then reads the session back: a session that is no longer ACTIVE, or no
  * longer exists, is reported through `sessionLost`. The next beat comes after the interval, but
  * never later than a third of the time the session has left, so a failed keep-alive is retried
  * (with backoff) twice before the session could expire. Failures are events, never throws.
@@ -145,10 +145,15 @@ export class KeepAlive extends EventEmitter<KeepAliveEvents> {
       return;
     }
     entry.beating = true;
-    const progress = Math.max(entry.lastProgress, Math.min(100, Math.max(0, Math.floor(target.percent()))));
+    // "If specified, the new progress should be greater than the current progress"
+    // (DownloadSession.keep_alive): a vCenter that enforces it refuses an unchanged progress, and
+    // the session would expire for want of an accepted keep-alive. So progress goes only when it grew.
+    const percent = Math.min(100, Math.max(0, Math.floor(target.percent())));
+    const grown = percent > entry.lastProgress ? percent : undefined;
     try {
-      await target.sessions.keepAlive(sessionId, progress);
-      entry.lastProgress = progress;
+      await target.sessions.keepAlive(sessionId, grown);
+      if (grown !== undefined) entry.lastProgress = grown;
+      const progress = entry.lastProgress;
       const info = await target.sessions.get(sessionId);
       if (!this.#entries.has(target) || target.sessionId() !== sessionId) return;
       if (info.state !== 'ACTIVE') return this.#lose(entry, ended(sessionId, info));

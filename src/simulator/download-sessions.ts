@@ -159,9 +159,11 @@ export class DownloadSessions {
           args: [String(progress)],
         });
       }
-      if (progress < s.progress) {
-        throw new VapiError('invalid_argument', `progress ${progress} is lower than the current progress ${s.progress}.`, {
-          id: 'com.vmware.vdcs.cls-main.progress_decreased',
+      // "If specified, the new progress should be greater than the current progress": enforced,
+      // equal included, as a strict vCenter would.
+      if (progress <= s.progress) {
+        throw new VapiError('invalid_argument', `progress ${progress} is not greater than the current progress ${s.progress}.`, {
+          id: 'com.vmware.vdcs.cls-main.progress_not_increased',
           args: [String(progress), String(s.progress)],
         });
       }

@@ -35,8 +35,8 @@ export class DownloadSessions {
   }
 
   /**
-   * Keeps the session from expiring and reports `progress` (0–100, never lower than the last one
-   * reported: vCenter refuses a decrease).
+   * Keeps the session from expiring and reports `progress` (0–100). The API wants a progress
+   * greater than the session's current one (0 at creation): leave it out when it has not grown.
    */
   keepAlive(id: string, progress?: number, signal?: AbortSignal): Promise<void> {
     requireText('id', id);

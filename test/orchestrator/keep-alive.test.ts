@@ -60,6 +60,23 @@ describe('KeepAlive', () => {
     expect(reports()).toBeGreaterThan(10);
   });
 
+  it('leaves progress out while it has not grown, so a strict vCenter accepts every beat', async () => {
+    const id = await newSession();
+    const failed: KeepAliveEvents['failed'][0][] = [];
+    keepAlive.on('failed', (e) => failed.push(e));
+    let percent = 0;
+    const { t } = target(id, () => percent);
+    keepAlive.track(t);
+    await new Promise((r) => setTimeout(r, 1300)); // at 0: no progress sent
+    percent = 35;
+    await new Promise((r) => setTimeout(r, 1300)); // 35 once, then left out
+    expect(failed).toEqual([]);
+    const [s] = sim.inspect().sessions;
+    expect(s!.gone).toBeNull();
+    expect(s!.progress).toBe(35);
+    expect(s!.keepAlives.length).toBeGreaterThanOrEqual(4);
+  });
+
   it('retries a failed keep-alive before the session can expire', async () => {
     const id = await newSession();
     sim.faults.add({ kind: 'error', op: 'download_session.keep_alive', error: 'service_unavailable', times: 3 });

@@ -97,17 +97,24 @@ describe.each(DIALECTS)('download sessions over /%s', (dialect) => {
     expect(sim.inspect().sessions.filter((s) => s.clientToken === 'token-1')).toHaveLength(3);
   });
 
-  it('keeps alive with rising progress and refuses lower or out-of-range progress', async () => {
+  it('keeps alive with rising progress and refuses equal, lower or out-of-range progress', async () => {
     const id = await c.createId(itemId);
     const ok = dialect === 'rest' ? 200 : 204;
     expect((await c.keepAlive(id)).status).toBe(ok);
+    // "the new progress should be greater than the current progress", 0 at creation.
+    const zero = await c.keepAlive(id, 0);
+    expect(zero.status).toBe(400);
+    expect(errorText(zero)).toMatch(/progress 0 is not greater than the current progress 0/);
     expect((await c.keepAlive(id, 10)).status).toBe(ok);
-    expect((await c.keepAlive(id, 10)).status).toBe(ok);
+    const same = await c.keepAlive(id, 10);
+    expect(same.status).toBe(400);
+    expect(errorType(same)).toBe('INVALID_ARGUMENT');
+    expect((await c.keepAlive(id)).status).toBe(ok);
     expect((await c.keepAlive(id, 60)).status).toBe(ok);
     const lower = await c.keepAlive(id, 59);
     expect(lower.status).toBe(400);
     expect(errorType(lower)).toBe('INVALID_ARGUMENT');
-    expect(errorText(lower)).toMatch(/lower than the current progress 60/);
+    expect(errorText(lower)).toMatch(/progress 59 is not greater than the current progress 60/);
     for (const bad of [-1, 101]) {
       const r = await c.keepAlive(id, bad);
       expect(r.status).toBe(400);

@@ -107,11 +107,20 @@ describe.each(['api', 'rest'] as const)('VCenterClient against the simulator (/%
     await client.sessions.delete(canceled);
   });
 
-  it('refuses a lower progress with invalid_argument', async () => {
+  it('refuses a progress that did not grow with invalid_argument', async () => {
     const id = await client.sessions.create(iso(), randomUUID());
     await client.sessions.keepAlive(id, 60);
+    await expect(client.sessions.keepAlive(id, 60)).rejects.toMatchObject({ errorType: 'invalid_argument', retryable: false });
     await expect(client.sessions.keepAlive(id, 10)).rejects.toMatchObject({ errorType: 'invalid_argument', retryable: false });
+    await client.sessions.keepAlive(id);
     await client.sessions.delete(id);
+    // The two refusals were this test's own doing, and the referee saw them as the client's.
+    const { violations } = await proxy.report();
+    expect(violations.map((v) => v.message)).toEqual([
+      expect.stringContaining('keep_alive progress 60 is not greater than'),
+      expect.stringContaining('keep_alive progress 10 is not greater than'),
+    ]);
+    await proxy.reset();
   });
 
   it('maps unknown ids to not_found', async () => {
