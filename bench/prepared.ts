@@ -41,8 +41,8 @@ export class PreparedSessions {
         const sessionId = await vc.sessions.create(item.id, randomUUID());
         await vc.files.prepare(sessionId, item.file);
         const [info] = await vc.files.waitPrepared(sessionId, [item.file], { timeoutMs: 60_000, pollMs: 20, maxPollMs: 200 });
-        const endpoint = vc.dataEndpoint(info!.downloadEndpoint!);
-        out[i] = { sessionId, file: item.file, size: item.size, endpoint: info!.downloadEndpoint!, headers: await endpoint.headers() };
+        const endpoint = vc.dataEndpoint(info!.downloadEndpoint);
+        out[i] = { sessionId, file: item.file, size: item.size, endpoint: info!.downloadEndpoint, headers: await endpoint.headers() };
       }
     };
     await Promise.all(Array.from({ length: 8 }, lane));

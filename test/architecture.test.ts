@@ -71,6 +71,34 @@ describe('architecture', () => {
     expect(offences).toEqual([]);
   });
 
+  // The orchestrator hands the transfer layer expectations as data and gets verified files back: it
+  // goes through transfer's front door only, and needs few names from it. More would mean policy
+  // about bytes (hashes, retries, checks) leaking up into the orchestrator.
+  it('lets the orchestrator use transfer/ through index.ts only, and at most 8 names of it', () => {
+    const offences: string[] = [];
+    const names = new Set<string>();
+    const transferIndex = path.join(src, 'transfer', 'index.ts');
+    for (const file of files) {
+      if (layerOf(file) !== 'orchestrator') continue;
+      const text = readFileSync(file, 'utf8');
+      for (const m of text.matchAll(/(?:^|\n)\s*(?:import|export)\s+(type\s+)?(\{[^}]*\}|\*(?:\s+as\s+\w+)?|\w+)\s+from\s+['"]([^'"]+)['"]/g)) {
+        const spec = m[3]!;
+        if (!spec.startsWith('.')) continue;
+        const target = path.resolve(path.dirname(file), spec);
+        if (layerOf(target) !== 'transfer') continue;
+        if (target !== transferIndex) offences.push(`${path.relative(src, file)} -> ${spec}`);
+        const clause = m[2]!;
+        if (!clause.startsWith('{')) offences.push(`${path.relative(src, file)} imports ${clause} from ${spec}: name what you use`);
+        for (const part of clause.slice(1, -1).split(',')) {
+          const name = part.trim().replace(/^type\s+/, '').split(/\s+as\s+/)[0]!.trim();
+          if (name) names.add(name);
+        }
+      }
+    }
+    expect(offences).toEqual([]);
+    expect([...names].sort().length, `names: ${[...names].sort().join(', ')}`).toBeLessThanOrEqual(8);
+  });
+
   it('has no import cycles', () => {
     const cycles: string[] = [];
     const state = new Map<string, 'visiting' | 'done'>();

@@ -13,7 +13,7 @@ export async function redisForCli(config: CldlConfig['redis']): Promise<Redis | 
   const targets = config.clusterNodes.length ? config.clusterNodes.map((n) => `redis://${n}`) : [config.url];
   let lastError: Error | undefined;
   for (const url of targets) {
-    lastError = await probe(url);
+    lastError = await probeRedis(url);
     if (!lastError) break;
   }
   if (lastError) throw new CliFailure(`cannot reach Redis at ${describeRedis(config)} (${lastError.message}); is it running? Set REDIS_URL to point elsewhere.`);
@@ -22,9 +22,9 @@ export async function redisForCli(config: CldlConfig['redis']): Promise<Redis | 
   return redis;
 }
 
-/** Undefined when `url` answers a PING within seconds; else why not. */
-async function probe(url: string): Promise<Error | undefined> {
-  const redis = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null, connectTimeout: 3000 });
+/** Undefined when `url` answers a PING within `timeoutMs` or so; else why not. One try, no reconnects. */
+export async function probeRedis(url: string, timeoutMs = 3000): Promise<Error | undefined> {
+  const redis = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null, connectTimeout: timeoutMs });
   redis.on('error', () => undefined);
   try {
     await redis.connect();

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { assertSafeFileName, destinationProblem } from '../transfer/index.ts';
+import { DestinationDir } from '../transfer/index.ts';
 import { InvalidRequestError } from './errors.ts';
 
 /** What another service asks cldl to download. Credentials never travel here: they are the daemon's. */
@@ -53,15 +53,12 @@ export function parseDownloadRequest(input: unknown, options: ParseOptions = {})
   if (options.vcenters && !options.vcenters.includes(vcenter)) {
     throw new InvalidRequestError('vcenter', `${JSON.stringify(vcenter)} is not a configured vCenter (known: ${options.vcenters.join(', ') || 'none'})`);
   }
-  const problem = destinationProblem(r.destination);
+  const problem = DestinationDir.problem(r.destination);
   if (problem) throw new InvalidRequestError('destination', `${JSON.stringify(r.destination)} is not allowed: ${problem}`);
   if (r.files) {
     for (const [i, name] of r.files.entries()) {
-      try {
-        assertSafeFileName(name);
-      } catch (err) {
-        throw new InvalidRequestError(`files.${i}`, (err as Error).message.replace(' from the server', ''));
-      }
+      const why = DestinationDir.fileNameProblem(name);
+      if (why) throw new InvalidRequestError(`files.${i}`, `refusing file name ${JSON.stringify(name)}: ${why}`);
     }
     const dup = r.files.find((f, i) => r.files!.indexOf(f) !== i);
     if (dup !== undefined) throw new InvalidRequestError('files', `lists ${JSON.stringify(dup)} twice`);

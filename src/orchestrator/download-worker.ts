@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
-import { mkdir } from 'node:fs/promises';
+import { access, mkdir } from 'node:fs/promises';
+import { constants } from 'node:fs';
 import { EventEmitter } from 'node:events';
 import { hostname } from 'node:os';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -8,7 +9,7 @@ import type { Cluster, Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import { CancelChannel } from './cancel-channel.ts';
 import type { DownloadJob, DownloadJobOptions } from './download-job.ts';
-import { DownloadCanceledError, ShutdownError } from './errors.ts';
+import { DownloadCanceledError, DownloadRootError, ShutdownError } from './errors.ts';
 import type { OrchestratorEvents } from './events.ts';
 import { createDownloadProcessor, type DownloadJobData } from './job-processor.ts';
 import { KeepAlive, type KeepAliveOptions } from './keep-alive.ts';
@@ -116,8 +117,7 @@ export class DownloadWorker extends EventEmitter<OrchestratorEvents> {
 
   /** Starts taking jobs. Resolves once the worker's connections are ready. */
   static async start(options: DownloadWorkerOptions): Promise<DownloadWorker> {
-    // Destinations are created under the root; the root itself must exist before any job runs.
-    await mkdir(options.downloadRoot, { recursive: true });
+    await openDownloadRoot(options.downloadRoot);
     const w = new DownloadWorker(options);
     for (const warning of await checkRedisSettings(options.redis)) options.logger.warn(warning);
     w.#cancel = await CancelChannel.listen(options.redis, keysFor(options.prefix).cancelChannel, (id) => w.#onCancelNotice(id), options.logger);
@@ -230,4 +230,18 @@ function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
       throw new Error(`no answer within ${ms} ms`);
     }),
   ]);
+}
+
+/**
+ * Destinations are created under the root; the root itself must exist, and be writable, before any
+ * job runs. This is the one place that creates it.
+ */
+async function openDownloadRoot(root: string): Promise<void> {
+  try {
+    await mkdir(root, { recursive: true });
+    await access(root, constants.W_OK);
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    throw new DownloadRootError(root, code === 'EACCES' || code === 'EROFS' || code === 'EPERM' ? 'it is not writable by this process' : `it cannot be created (${code ?? String(err)})`, err);
+  }
 }

@@ -1,4 +1,5 @@
 import { CldlError, type CldlErrorOptions } from '../cldl-error.ts';
+import type { DownloadSessionInfo } from '../vsphere/index.ts';
 
 /** A download request that cannot be run as given; `field` names the culprit. */
 export class InvalidRequestError extends CldlError {
@@ -27,6 +28,17 @@ export class SessionLostError extends CldlError {
     super(renewable ? 'CLDL_SESSION_EXPIRED' : 'CLDL_SESSION_ENDED', message, { retryable: renewable, ...options });
     this.sessionId = sessionId;
     this.renewable = renewable;
+  }
+
+  /** The session no longer exists on vCenter: a fresh one may continue the download. */
+  static gone(sessionId: string, cause?: unknown): SessionLostError {
+    return new SessionLostError(sessionId, true, `download session ${sessionId} no longer exists on vCenter (expired or deleted)`, { cause });
+  }
+
+  /** vCenter reports the session in a state other than ACTIVE (CANCELED or ERROR there): stop. */
+  static ended(info: DownloadSessionInfo, cause?: unknown): SessionLostError {
+    const why = info.errorMessage ? `: ${info.errorMessage}` : '';
+    return new SessionLostError(info.id, false, `vCenter reports download session ${info.id} as ${info.state}${why}`, { cause });
   }
 }
 
@@ -61,5 +73,14 @@ export class DownloadFailedError extends CldlError {
     super(state === 'canceled' ? 'CLDL_CANCELED' : 'CLDL_DOWNLOAD_FAILED', `download ${downloadId} ${state}: ${reason}`);
     this.downloadId = downloadId;
     this.state = state;
+  }
+}
+
+/** The download root cannot be used: every destination lives under it. */
+export class DownloadRootError extends CldlError {
+  readonly root: string;
+  constructor(root: string, why: string, cause?: unknown) {
+    super('CLDL_DOWNLOAD_ROOT', `the download root ${root} cannot be used: ${why}`, { cause });
+    this.root = root;
   }
 }

@@ -10,4 +10,4 @@ export type { LimitOptions } from './limits.ts';
 export type { OrchestratorEvents } from './events.ts';
 export { deleteKeysUnder, keysFor, QUEUE_NAME } from './keys.ts';
 export * from './errors.ts';
-export type { DownloadProgress, DownloadResult, DownloadState, DownloadStatus, FileProgress, FileResult } from './state.ts';
+export { DOWNLOAD_STATES, isDownloadState, type DownloadProgress, type DownloadResult, type DownloadState, type DownloadStatus, type FileProgress, type FileResult } from './state.ts';

@@ -1,6 +1,5 @@
 import { UnrecoverableError, WaitingError, type Job } from 'bullmq';
 import { CldlError } from '../cldl-error.ts';
-import { isVapiError } from '../vsphere/index.ts';
 import { DownloadJob, type DownloadJobDeps } from './download-job.ts';
 import type { DownloadRequest } from './download-request.ts';
 import { DownloadCanceledError, LockLostError, SessionLostError, ShutdownError } from './errors.ts';
@@ -83,16 +82,10 @@ async function settle(
     throw new WaitingError();
   }
 
-  const sessionId = run.sessionId();
-  const vc = run.vcenter;
+  const lease = run.lease;
 
   if (err instanceof DownloadCanceledError) {
-    if (sessionId && vc) {
-      await vc.sessions.cancel(sessionId).catch((e: unknown) => {
-        if (!isVapiError(e, 'not_allowed_in_current_state') && !isVapiError(e, 'not_found')) log.warn({ err: e }, 'could not cancel the download session');
-      });
-      await deps.store.forgetSession(vc.name, sessionId);
-    }
+    await lease?.cancel();
     await run.discardParts();
     await deps.store.finish(id, 'canceled', { lastError: err.message });
     log.info('download canceled');
@@ -105,16 +98,10 @@ async function settle(
   const lastAttempt = job.attemptsMade + 1 >= (job.opts.attempts ?? 1);
 
   if (!retryable || lastAttempt) {
+    const request = run.request;
+    const what = request ? `library item ${request.libraryItemId} to ${request.destination}` : 'a library item';
     // A session that vCenter already ended cannot be failed; any other gets a message for the admin.
-    const ended = err instanceof SessionLostError && !err.renewable;
-    if (sessionId && vc && !ended) {
-      const request = run.request;
-      const what = request ? `library item ${request.libraryItemId} to ${request.destination}` : 'a library item';
-      await vc.sessions.fail(sessionId, `cldl could not download ${what}: ${message}`).catch((e: unknown) => {
-        log.warn({ err: e }, 'could not fail the download session');
-      });
-    }
-    if (sessionId && vc) await deps.store.forgetSession(vc.name, sessionId);
+    await lease?.fail(`cldl could not download ${what}: ${message}`, err instanceof SessionLostError && !err.renewable);
     await run.discardParts();
     await deps.store.finish(id, 'failed', { lastError: message });
     log.error({ err, attempts: job.attemptsMade + 1 }, 'download failed');

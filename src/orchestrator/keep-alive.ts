@@ -3,8 +3,10 @@ import { backoffDelay, type BackoffOptions } from '../backoff.ts';
 import { isVapiError, type DownloadSessionInfo } from '../vsphere/index.ts';
 import { SessionLostError } from './errors.ts';
 
-/** The two DownloadSession calls a heartbeat needs. */
-export interface SessionKeeper {
+/** The session half of a heartbeat target: which session, and the two calls a heartbeat makes. */
+export interface HeartbeatSession {
+  /** The current session; undefined between sessions (none is kept alive then). */
+  id(): string | undefined;
   keepAlive(id: string, progress?: number): Promise<void>;
   get(id: string): Promise<DownloadSessionInfo>;
 }
@@ -13,9 +15,7 @@ export interface SessionKeeper {
 export interface HeartbeatTarget {
   /** The download id, for events and logs. */
   readonly key: string;
-  readonly sessions: SessionKeeper;
-  /** The current session; undefined between sessions (none is kept alive then). */
-  sessionId(): string | undefined;
+  readonly session: HeartbeatSession;
   /** Progress for vCenter, 0–100; the heartbeat sends it only when it exceeds what vCenter holds. */
   percent(): number;
   /** Reports progress to BullMQ and Redis, every `reportIntervalMs`. */
@@ -139,7 +139,7 @@ export class KeepAlive extends EventEmitter<KeepAliveEvents> {
 
   async #beat(entry: Entry): Promise<void> {
     const { target } = entry;
-    const sessionId = target.sessionId();
+    const sessionId = target.session.id();
     if (sessionId === undefined) {
       entry.nextBeat = Date.now() + this.#options.tickMs;
       return;
@@ -151,19 +151,19 @@ export class KeepAlive extends EventEmitter<KeepAliveEvents> {
     const percent = Math.min(100, Math.max(0, Math.floor(target.percent())));
     const grown = percent > entry.lastProgress ? percent : undefined;
     try {
-      await target.sessions.keepAlive(sessionId, grown);
+      await target.session.keepAlive(sessionId, grown);
       if (grown !== undefined) entry.lastProgress = grown;
       const progress = entry.lastProgress;
-      const info = await target.sessions.get(sessionId);
-      if (!this.#entries.has(target) || target.sessionId() !== sessionId) return;
-      if (info.state !== 'ACTIVE') return this.#lose(entry, ended(sessionId, info));
+      const info = await target.session.get(sessionId);
+      if (!this.#entries.has(target) || target.session.id() !== sessionId) return;
+      if (info.state !== 'ACTIVE') return this.#lose(entry, SessionLostError.ended(info));
       entry.failures = 0;
       entry.expiresAt = info.expirationTime?.getTime();
       const nextInMs = this.#capped(this.#options.intervalMs, entry);
       entry.nextBeat = Date.now() + nextInMs;
       this.emit('beat', { key: target.key, sessionId, progress, nextInMs });
     } catch (err) {
-      if (!this.#entries.has(target) || target.sessionId() !== sessionId) return;
+      if (!this.#entries.has(target) || target.session.id() !== sessionId) return;
       await this.#failed(entry, sessionId, err as Error);
     } finally {
       entry.beating = false;
@@ -173,16 +173,13 @@ export class KeepAlive extends EventEmitter<KeepAliveEvents> {
   async #failed(entry: Entry, sessionId: string, error: Error): Promise<void> {
     const { target } = entry;
     if (isVapiError(error, 'not_found')) {
-      return this.#lose(
-        entry,
-        new SessionLostError(sessionId, true, `download session ${sessionId} no longer exists on vCenter (expired or deleted)`, { cause: error }),
-      );
+      return this.#lose(entry, SessionLostError.gone(sessionId, error));
     }
     if (isVapiError(error, 'not_allowed_in_current_state') || isVapiError(error, 'invalid_argument')) {
       // Either the session is no longer ACTIVE, or vCenter holds a higher progress than ours (another
       // worker reported it before this one took over): the session itself tells which.
-      const info = await target.sessions.get(sessionId).catch(() => undefined);
-      if (info && info.state !== 'ACTIVE') return this.#lose(entry, ended(sessionId, info));
+      const info = await target.session.get(sessionId).catch(() => undefined);
+      if (info && info.state !== 'ACTIVE') return this.#lose(entry, SessionLostError.ended(info, error));
       if (info?.clientProgress !== undefined) entry.lastProgress = Math.max(entry.lastProgress, info.clientProgress);
     }
     entry.failures++;
@@ -202,9 +199,4 @@ export class KeepAlive extends EventEmitter<KeepAliveEvents> {
     this.emit('lost', { key: entry.target.key, error });
     entry.target.sessionLost(error);
   }
-}
-
-function ended(sessionId: string, info: DownloadSessionInfo): SessionLostError {
-  const why = info.errorMessage ? `: ${info.errorMessage}` : '';
-  return new SessionLostError(sessionId, false, `vCenter reports download session ${sessionId} as ${info.state}${why}`);
 }

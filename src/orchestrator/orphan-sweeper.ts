@@ -1,6 +1,6 @@
 import type { Queue } from 'bullmq';
 import type { Logger } from 'pino';
-import { isVapiError } from '../vsphere/index.ts';
+import { SessionTeardown } from './session-teardown.ts';
 import type { DownloadStateStore } from './state.ts';
 import type { VCenterRegistry } from './vcenter-registry.ts';
 
@@ -46,13 +46,9 @@ export class OrphanSweeper {
         if (await this.#owned(downloadId, sessionId)) continue;
         const vc = vcenters.get(vcenter);
         if (!vc) continue; // a vCenter no longer configured here: another worker may know it
-        await vc.sessions.cancel(sessionId).catch((err: unknown) => {
-          if (!isVapiError(err, 'not_allowed_in_current_state') && !isVapiError(err, 'not_found')) throw err;
-        });
-        await vc.sessions.delete(sessionId).catch((err: unknown) => {
-          if (!isVapiError(err, 'not_found')) throw err;
-        });
-        await store.forgetSession(vcenter, sessionId);
+        const teardown = new SessionTeardown(vc, store, logger);
+        await teardown.cancelQuietly(sessionId);
+        await teardown.deleteAndForget(sessionId);
         cleaned++;
         logger.info({ vcenter, sessionId, downloadId }, 'canceled and deleted an orphaned download session');
       } catch (err) {

@@ -13,6 +13,11 @@ import { DownloadStateStore, TERMINAL_STATES, type DownloadProgress, type Downlo
 export interface DownloadClientOptions {
   /** A Redis URL, or a connection to share (it must have `maxRetriesPerRequest: null`). */
   redis: string | Redis | Cluster;
+  /**
+   * The client owns the connection given in `redis`: `close()` quits it too. (A URL is always
+   * owned; a shared connection is left open by default.)
+   */
+  ownConnection?: boolean;
   /** The workers' prefix; `{cldl}` by default. */
   prefix?: string;
   /** When given, requests naming another vCenter are refused at once instead of failing in a worker. */
@@ -44,6 +49,8 @@ export type CancelOutcome =
   | 'unknown';
 
 const DEFAULT_PREFIX = '{cldl}';
+/** How long finished downloads stay visible unless `jobs.retentionSeconds` says otherwise: 7 days. */
+const DEFAULT_RETENTION_SECONDS = 7 * 86_400;
 
 /**
  * The producer API for other services: enqueue a download, follow it, cancel it. It needs only
@@ -62,14 +69,14 @@ export class DownloadClient extends EventEmitter<DownloadClientEvents> {
   constructor(options: DownloadClientOptions) {
     super();
     this.#options = options;
-    this.#ownsRedis = typeof options.redis === 'string';
+    this.#ownsRedis = typeof options.redis === 'string' || options.ownConnection === true;
     this.#redis = typeof options.redis === 'string' ? new Redis(options.redis, { maxRetriesPerRequest: null }) : options.redis;
     // ioredis reconnects by itself; an 'error' without a listener would crash the producer's process.
-    if (this.#ownsRedis) this.#redis.on('error', () => undefined);
+    if (typeof options.redis === 'string') this.#redis.on('error', () => undefined);
     this.#keys = keysFor(options.prefix ?? DEFAULT_PREFIX);
     this.#queue = new Queue(this.#keys.queue, { connection: this.#redis, prefix: this.#keys.prefix });
     this.#queue.on('error', () => undefined); // surfaced by the calls that fail
-    this.#store = new DownloadStateStore(this.#redis, this.#keys, this.#options.jobs?.retentionSeconds ?? 7 * 86_400);
+    this.#store = new DownloadStateStore(this.#redis, this.#keys, this.#options.jobs?.retentionSeconds ?? DEFAULT_RETENTION_SECONDS);
     // Events come from a QueueEvents connection, opened when the first listener arrives.
     (this as EventEmitter).on('newListener', (event: string | symbol) => {
       if (event !== 'newListener' && event !== 'removeListener') void this.#queueEvents().catch(() => undefined);
@@ -92,7 +99,7 @@ export class DownloadClient extends EventEmitter<DownloadClientEvents> {
       if (existing && TERMINAL_STATES.has(existing.state)) return id;
     }
     const jobs = this.#options.jobs ?? {};
-    const retention = jobs.retentionSeconds ?? 7 * 86_400;
+    const retention = jobs.retentionSeconds ?? DEFAULT_RETENTION_SECONDS;
     await this.#queue.add(
       'download',
       { request: parsed },

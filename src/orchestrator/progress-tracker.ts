@@ -25,11 +25,6 @@ export class ProgressTracker {
     if (f) f.status = status;
   }
 
-  setSize(name: string, size: number): void {
-    const f = this.#files.get(name);
-    if (f) f.size = size;
-  }
-
   get bytesDone(): number {
     let done = 0;
     for (const f of this.#files.values()) done += f.counter.bytes;

@@ -1,17 +1,16 @@
 import type { Cluster, Redis } from 'ioredis';
+import type { VerifiedFile } from '../transfer/index.ts';
 import type { DownloadRequest } from './download-request.ts';
 import type { Keys } from './keys.ts';
 
-export type DownloadState =
-  | 'queued'
-  | 'syncing'
-  | 'creating'
-  | 'preparing'
-  | 'transferring'
-  | 'verifying'
-  | 'completed'
-  | 'failed'
-  | 'canceled';
+/** Every state a download can be in, in the order a download moves through them. */
+export const DOWNLOAD_STATES = ['queued', 'syncing', 'creating', 'preparing', 'transferring', 'verifying', 'completed', 'failed', 'canceled'] as const;
+
+export type DownloadState = (typeof DOWNLOAD_STATES)[number];
+
+export function isDownloadState(value: string): value is DownloadState {
+  return (DOWNLOAD_STATES as readonly string[]).includes(value);
+}
 
 export const TERMINAL_STATES: ReadonlySet<DownloadState> = new Set(['completed', 'failed', 'canceled']);
 
@@ -31,14 +30,8 @@ export interface DownloadProgress {
   bytesPerSecond: number;
 }
 
-export interface FileResult {
-  name: string;
-  size: number;
-  checksumAlgorithm: string;
-  checksum: string;
-  /** True when vCenter (or the OVF manifest) vouched for the checksum and it matched. */
-  verified: boolean;
-}
+/** A file of a download, verified: what the result lists. */
+export type FileResult = VerifiedFile;
 
 export interface DownloadResult {
   sessionId: string;
@@ -179,10 +172,6 @@ export class DownloadStateStore {
     if (!(await this.#redis.exists(key))) return undefined;
     await this.#redis.hset(key, { cancelRequested: '1', updatedAt: new Date().toISOString() });
     return this.get(id);
-  }
-
-  async isCancelRequested(id: string): Promise<boolean> {
-    return (await this.#redis.hget(this.#keys.download(id), 'cancelRequested')) === '1';
   }
 
   /**

@@ -4,7 +4,7 @@ import http, { type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Logger } from 'pino';
 import { CldlError } from '../cldl-error.ts';
-import { InvalidRequestError, parseDownloadId, type DownloadClient, type DownloadState, type Readiness } from '../orchestrator/index.ts';
+import { DOWNLOAD_STATES, InvalidRequestError, isDownloadState, parseDownloadId, type DownloadClient, type Readiness } from '../orchestrator/index.ts';
 import type { Metrics } from './metrics.ts';
 
 export interface AdminServerOptions {
@@ -32,7 +32,6 @@ export interface AdminServer {
 
 /** Large enough for a request with a 1 MB string to reach validation and be refused by name. */
 const MAX_BODY = 2 * 1024 * 1024;
-const STATES = new Set(['queued', 'syncing', 'creating', 'preparing', 'transferring', 'verifying', 'completed', 'failed', 'canceled']);
 
 class HttpError extends Error {
   readonly status: number;
@@ -100,10 +99,10 @@ async function handle(req: IncomingMessage, res: ServerResponse, o: AdminServerO
       if (method === 'POST') return enqueue(req, res, o);
       return only(method, 'GET', async () => {
         const state = url.searchParams.get('state') ?? undefined;
-        if (state !== undefined && !STATES.has(state)) throw new HttpError(400, 'CLDL_INVALID_REQUEST', `state must be one of ${[...STATES].join(', ')}`, 'state');
+        if (state !== undefined && !isDownloadState(state)) throw new HttpError(400, 'CLDL_INVALID_REQUEST', `state must be one of ${DOWNLOAD_STATES.join(', ')}`, 'state');
         const limit = Number(url.searchParams.get('limit') ?? 100);
         if (!Number.isInteger(limit) || limit < 1 || limit > 1000) throw new HttpError(400, 'CLDL_INVALID_REQUEST', 'limit must be a whole number from 1 to 1000', 'limit');
-        json(res, 200, { downloads: await o.client.listDownloads({ state: state as DownloadState | undefined, limit }) });
+        json(res, 200, { downloads: await o.client.listDownloads({ state, limit }) });
       });
     }
     parseDownloadId(id);

@@ -1,9 +1,7 @@
-import { constants } from 'node:fs';
-import { access, mkdir } from 'node:fs/promises';
 import type { Logger } from 'pino';
 import { ConfigError } from '../config/config-error.ts';
 import { isLoopback, type CldlConfig } from '../config/load-config.ts';
-import { DownloadClient, DownloadWorker } from '../orchestrator/index.ts';
+import { DownloadClient, DownloadRootError, DownloadWorker } from '../orchestrator/index.ts';
 import { startAdminServer, type AdminServer } from './admin-http.ts';
 import { Metrics } from './metrics.ts';
 import { connectRedis, describeRedis } from './redis-connection.ts';
@@ -29,10 +27,6 @@ export async function startWorkerDaemon(config: CldlConfig, logger: Logger): Pro
       'vcenters: none configured; set VCENTER_URL, VCENTER_USERNAME and VCENTER_PASSWORD (or VCENTER_PASSWORD_FILE), or add vcenters to a config file',
     ]);
   }
-  await mkdir(config.downloadRoot, { recursive: true });
-  await access(config.downloadRoot, constants.W_OK).catch(() => {
-    throw new ConfigError([`downloadRoot: ${config.downloadRoot} is not writable by this process`]);
-  });
 
   const redis = connectRedis(config.redis, logger);
   // The vCenter clients report to the metrics, and the metrics read the worker they feed.
@@ -42,7 +36,13 @@ export async function startWorkerDaemon(config: CldlConfig, logger: Logger): Pro
     activeTransfers: () => started.worker?.activeTransfers ?? 0,
   });
   const vcenters = buildVCenters(config, logger, metrics.onVapiCall);
-  const worker = await DownloadWorker.start(workerOptionsFrom(config, { redis, vcenters, logger }));
+  const worker = await DownloadWorker.start(workerOptionsFrom(config, { redis, vcenters, logger })).catch(async (err: unknown) => {
+    await vcenters.close();
+    redis.disconnect();
+    // A download root the process cannot use is a configuration problem (exit 78), like any other.
+    if (err instanceof DownloadRootError) throw new ConfigError([`downloadRoot: ${err.message}`]);
+    throw err;
+  });
   started.worker = worker;
   metrics.observe(worker);
   const client = new DownloadClient({ redis, prefix: config.redis.prefix, vcenters: names, jobs: config.jobs });

@@ -1,20 +1,10 @@
 import { once } from 'node:events';
-import type { Dispatcher } from 'undici';
 import { waitBackoff, type BackoffOptions } from '../backoff.ts';
 import { CldlError } from '../cldl-error.ts';
-import { asTlsVerificationError } from '../vsphere/index.ts';
+import { asTlsVerificationError, type DataEndpoint } from '../vsphere/index.ts';
 import type { DownloadPart } from './download-part.ts';
 import { DataUnauthorizedError, DiskFullError, HttpStatusError, TransferError, redactUrl } from './errors.ts';
 import type { HashingFileWriter } from './hashing-file-writer.ts';
-
-/** Where to GET a file's bytes. vSphere's DataEndpoint has this shape; the transfer knows no vCenter. */
-export interface HttpSource {
-  url: string;
-  dispatcher: Dispatcher;
-  headers(): Promise<Record<string, string>>;
-  /** After a 401 with `headers`: make the next `headers()` authorise again. */
-  unauthorized(headers: Record<string, string>): Promise<void>;
-}
 
 export interface RetryEvent {
   fileName: string;
@@ -51,7 +41,7 @@ const DEFAULT_HWM = 512 << 10;
  * twice). A 401 re-authorises and resumes at once. Ends with the bytes durable on disk; verifying
  * and renaming them are the caller's.
  */
-export async function downloadFile(part: DownloadPart, source: HttpSource, options: FileDownloadOptions): Promise<void> {
+export async function downloadFile(part: DownloadPart, source: DataEndpoint, options: FileDownloadOptions): Promise<void> {
   const { fileName, signal } = options;
   // `attempts` bounds failures in a row without progress: a flaky link that moves the file
   // forward on every try is never given up on; one that makes no headway is.
@@ -86,7 +76,7 @@ export async function downloadFile(part: DownloadPart, source: HttpSource, optio
 }
 
 /** One GET: appends the answer's bytes to `part`. Resolves when the body ended and the file holds all of it. */
-async function exchange(part: DownloadPart, source: HttpSource, options: FileDownloadOptions): Promise<void> {
+async function exchange(part: DownloadPart, source: DataEndpoint, options: FileDownloadOptions): Promise<void> {
   const url = new URL(source.url);
   const headers = await source.headers();
   const request: Record<string, string> = { ...headers };

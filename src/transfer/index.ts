@@ -1,8 +1,16 @@
-/** Moving bytes to disk: streamed, hashed on the fly, resumable, committed atomically. No vCenter sessions here. */
-export { downloadFile, type FileDownloadOptions, type HttpSource, type RetryEvent } from './file-download.ts';
-export { DownloadPart, type DigestAlgorithm, type OpenPartOptions } from './download-part.ts';
+/**
+ * Moving bytes to disk: streamed, hashed on the fly, resumable, verified, committed atomically.
+ * No vCenter sessions here. The orchestrator uses the first block only; the rest is for tests, the
+ * bench and the layer's own modules.
+ */
+export { VerifiedDownload, type Expectations, type VerifiedFile, type VerifiedRunOptions } from './verified-download.ts';
+export { DestinationDir, type FilePaths } from './destination-dir.ts';
+export { checksumFrom, readManifest, type ExpectedChecksum, type Manifest } from './verify.ts';
 export type { ByteCounter } from './hashing-file-writer.ts';
-export { commitFile, exists } from './atomic-commit.ts';
-export { assertChecksum, digestAlgorithm, hashFile, parseManifest, type ExpectedChecksum } from './verify.ts';
-export { assertSafeDestination, assertSafeFileName, destinationProblem, isInside, prepareDestinationDir } from './safe-path.ts';
 export * from './errors.ts';
+
+export { downloadFile, type FileDownloadOptions, type RetryEvent } from './file-download.ts';
+export { DownloadPart, type DigestAlgorithm, type OpenPartOptions } from './download-part.ts';
+export { commitFile, exists } from './atomic-commit.ts';
+export { assertChecksum, digestAlgorithm, hashFile, parseManifest } from './verify.ts';
+export { assertSafeDestination, assertSafeFileName, destinationProblem, fileNameProblem, isInside, prepareDestinationDir } from './safe-path.ts';

@@ -5,12 +5,12 @@ import { UnsafePathError } from './errors.ts';
 const MAX_NAME_BYTES = 255;
 
 /**
- * Checks a file name that came from the server: one plain path segment, nothing that a filesystem
- * would read as a directory, a parent, or the end of a C string.
+ * What is wrong with a file name (from the server or a request) as one plain path segment:
+ * anything a filesystem would read as a directory, a parent, or the end of a C string.
+ * Undefined when nothing is.
  */
-export function assertSafeFileName(name: string): void {
-  const why =
-    name === '' ? 'it is empty'
+export function fileNameProblem(name: string): string | undefined {
+  return name === '' ? 'it is empty'
     : name.includes('\0') ? 'it contains a NUL byte'
     : name.includes('/') || name.includes('\\') ? 'it contains a path separator'
     : name === '.' || name === '..' ? 'it names a directory'
@@ -18,6 +18,11 @@ export function assertSafeFileName(name: string): void {
     // eslint-disable-next-line no-control-regex
     : /[\x00-\x1f\x7f]/.test(name) ? 'it contains a control character'
     : undefined;
+}
+
+/** Throws UnsafePathError for a file name from the server with a `fileNameProblem`. */
+export function assertSafeFileName(name: string): void {
+  const why = fileNameProblem(name);
   if (why) throw new UnsafePathError(`refusing file name ${JSON.stringify(name)} from the server: ${why}`);
 }
 

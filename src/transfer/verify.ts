@@ -1,5 +1,7 @@
 import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
+import { readFile, stat } from 'node:fs/promises';
+import type { ChecksumInfo } from '../vsphere/index.ts';
 import { feedHashes, type DigestAlgorithm } from './download-part.ts';
 import { ChecksumMismatchError } from './errors.ts';
 
@@ -25,6 +27,12 @@ export interface ExpectedChecksum {
   checksum: string;
   /** Who vouches for it, for the error message: "vCenter", "the OVF manifest". */
   source: string;
+}
+
+/** A checksum vCenter reports (checksum_info), as one a download must match. */
+export function checksumFrom(info: ChecksumInfo, source: string): ExpectedChecksum {
+  // vSphere's client decodes only SHA1, MD5, SHA256 and SHA512, each of which has a Node name.
+  return { algorithm: digestAlgorithm(info.algorithm)!, checksum: info.checksum, source };
 }
 
 /** Throws ChecksumMismatchError unless `actual` (hex) is what `expected` says. */
@@ -64,4 +72,21 @@ export function parseManifest(text: string): { entries: Map<string, ExpectedChec
     entries.set(m[2]!, { algorithm, checksum: m[3]!.toLowerCase(), source: 'the OVF manifest' });
   }
   return { entries, malformed };
+}
+
+/** OVF manifests are a few lines; a larger file named *.mf is not read into memory. */
+const MANIFEST_LIMIT = 1 << 20;
+
+export interface Manifest {
+  entries: Map<string, ExpectedChecksum>;
+  malformed: string[];
+  /** The file's size, when it was too large to read as a manifest (then `entries` is empty). */
+  tooLarge?: number;
+}
+
+/** Reads the OVF manifest at `path` (a finished download), refusing to load an oversized one. */
+export async function readManifest(path: string): Promise<Manifest> {
+  const size = (await stat(path)).size;
+  if (size > MANIFEST_LIMIT) return { entries: new Map(), malformed: [], tooLarge: size };
+  return parseManifest(await readFile(path, 'utf8'));
 }

@@ -63,20 +63,20 @@ export const apiDialect: Dialect = {
     name: 'file.list',
     method: 'GET',
     path: `${SESSION}/${enc(sessionId)}/file`,
-    decode: decodeWith(wire.downloadFileList),
+    decode: decodeWith(wire.sessionFileList),
   }),
   getFile: (sessionId, fileName) => ({
     name: 'file.get',
     method: 'GET',
     path: `${SESSION}/${enc(sessionId)}/file?file_name=${enc(fileName)}`,
-    decode: decodeWith(wire.downloadFile),
+    decode: decodeWith(wire.sessionFile),
   }),
   prepareFile: (sessionId, fileName, endpointType) => ({
     name: 'file.prepare',
     method: 'POST',
     path: `${SESSION}/${enc(sessionId)}/file?action=prepare`,
     body: { file_name: fileName, endpoint_type: endpointType },
-    decode: decodeWith(wire.downloadFile),
+    decode: decodeWith(wire.sessionFile),
   }),
 
   getItem: (id) => ({ name: 'item.get', method: 'GET', path: `${CONTENT}/item/${enc(id)}`, decode: decodeWith(wire.libraryItem) }),

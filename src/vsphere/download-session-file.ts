@@ -4,7 +4,7 @@ import type { VapiClient } from './client.ts';
 import { requireText } from './download-session.ts';
 import { FilePreparationError, VapiProtocolError } from './errors.ts';
 import type { ClientLogger } from './logger.ts';
-import type { DownloadFileInfo, EndpointType } from './types.ts';
+import type { DownloadFileInfo, EndpointType, PreparedFileInfo } from './types.ts';
 
 export interface WaitPreparedOptions {
   /** Give up after this long (CLDL_PREPARE_TIMEOUT). */
@@ -48,11 +48,11 @@ export class DownloadSessionFiles {
    * the order asked. One `list` call a round serves all files. A file in ERROR stops the wait with
    * the server's message; transient errors while polling are ridden out until the timeout.
    */
-  async waitPrepared(sessionId: string, fileNames: readonly string[], options: WaitPreparedOptions): Promise<DownloadFileInfo[]> {
+  async waitPrepared(sessionId: string, fileNames: readonly string[], options: WaitPreparedOptions): Promise<PreparedFileInfo[]> {
     const deadline = Date.now() + options.timeoutMs;
     let delay = options.pollMs ?? 25;
     const maxDelay = options.maxPollMs ?? 5000;
-    const ready = new Map<string, DownloadFileInfo>();
+    const ready = new Map<string, PreparedFileInfo>();
     let last = new Map<string, string>();
 
     for (;;) {
@@ -73,8 +73,9 @@ export class DownloadSessionFiles {
           if (info.status !== 'PREPARED') continue;
           // Some servers list files without endpoints; `get` has them.
           const full = info.downloadEndpoint ? info : await this.get(sessionId, name, options.signal);
-          if (!full.downloadEndpoint) throw new VapiProtocolError('file.get', `${name} is PREPARED but has no download_endpoint`);
-          ready.set(name, full);
+          const { downloadEndpoint } = full;
+          if (!downloadEndpoint) throw new VapiProtocolError('file.get', `${name} is PREPARED but has no download_endpoint`);
+          ready.set(name, { ...full, downloadEndpoint });
         }
         if (ready.size === fileNames.length) return fileNames.map((n) => ready.get(n)!);
       } catch (err) {

@@ -49,6 +49,9 @@ export interface DownloadFileInfo {
   errorMessage?: string;
 }
 
+/** A file that vCenter prepared: its endpoint is there to GET. */
+export type PreparedFileInfo = DownloadFileInfo & { downloadEndpoint: TransferEndpoint };
+
 export type EndpointType = 'HTTPS' | 'DIRECT';
 
 export interface LibraryItemInfo {

@@ -72,7 +72,7 @@ export const downloadSession = z
     }),
   );
 
-export const downloadFile = z
+export const sessionFile = z
   .object({
     name: z.string(),
     size: count.optional(),
@@ -97,7 +97,7 @@ export const downloadFile = z
     }),
   );
 
-export const downloadFileList = list(downloadFile);
+export const sessionFileList = list(sessionFile);
 
 export const libraryItem = z
   .object({

@@ -28,8 +28,11 @@ function target(sessionId: string, percent: () => number) {
   const lost: SessionLostError[] = [];
   const t: HeartbeatTarget = {
     key: 'dl-1',
-    sessions: client.sessions,
-    sessionId: () => sessionId,
+    session: {
+      id: () => sessionId,
+      keepAlive: (id, progress) => client.sessions.keepAlive(id, progress),
+      get: (id) => client.sessions.get(id),
+    },
     percent,
     report: () => {
       reports++;

@@ -9,9 +9,9 @@ import {
   DownloadPart,
   type ByteCounter,
   type FileDownloadOptions,
-  type HttpSource,
   type RetryEvent,
 } from '../../src/transfer/index.ts';
+import type { DataEndpoint } from '../../src/vsphere/index.ts';
 import { serveBytes, testBytes } from '../support/byte-server.ts';
 import { startHttpServer, type Handler, type TestServer } from '../support/http-server.ts';
 
@@ -31,7 +31,7 @@ afterEach(async () => {
   await rm(dir, { recursive: true, force: true });
 });
 
-async function serve(handler: Handler): Promise<HttpSource & { tokens: string[] }> {
+async function serve(handler: Handler): Promise<DataEndpoint & { tokens: string[] }> {
   server = await startHttpServer(handler);
   const tokens = ['t1'];
   return {

@@ -80,7 +80,7 @@ describe.each(['api', 'rest'] as const)('VCenterClient against the simulator (/%
     await client.files.prepare(id, 'photon.iso');
     const [info] = await client.files.waitPrepared(id, ['photon.iso'], { timeoutMs: 5000, pollMs: 10 });
     expect(info).toMatchObject({ name: 'photon.iso', status: 'PREPARED', size: 3 * 1024 * 1024 + 11 });
-    const endpoint = client.dataEndpoint(info!.downloadEndpoint!);
+    const endpoint = client.dataEndpoint(info!.downloadEndpoint);
     const first = await request(endpoint.url, { dispatcher: endpoint.dispatcher, headers: { ...(await endpoint.headers()), range: 'bytes=0-999999' } });
     const second = await request(endpoint.url, { dispatcher: endpoint.dispatcher, headers: { ...(await endpoint.headers()), range: 'bytes=1000000-' } });
     expect([first.statusCode, second.statusCode]).toEqual([206, 206]);
@@ -187,8 +187,8 @@ describe('VCenterClient against the simulator over HTTPS', () => {
       const id = await client.sessions.create(sim.item('a.iso').id, randomUUID());
       await client.files.prepare(id, 'a.iso');
       const [info] = await client.files.waitPrepared(id, ['a.iso'], { timeoutMs: 5000, pollMs: 10 });
-      expect(info!.downloadEndpoint!.sslCertificateThumbprint).toBe(sim.tls!.thumbprint);
-      const endpoint = client.dataEndpoint(info!.downloadEndpoint!);
+      expect(info!.downloadEndpoint.sslCertificateThumbprint).toBe(sim.tls!.thumbprint);
+      const endpoint = client.dataEndpoint(info!.downloadEndpoint);
       const res = await request(endpoint.url, { dispatcher: endpoint.dispatcher, headers: await endpoint.headers() });
       expect((await res.body.arrayBuffer()).byteLength).toBe(70_000);
     } finally {

@@ -101,7 +101,7 @@ describe.skipIf('missing' in located)('VCenterClient against govmomi vcsim (/res
     const prepared = await client.files.waitPrepared(id, Object.keys(ovf), { timeoutMs: 10_000, pollMs: 50 });
     for (const info of prepared) {
       expect(info.status).toBe('PREPARED');
-      const endpoint = client.dataEndpoint(info.downloadEndpoint!);
+      const endpoint = client.dataEndpoint(info.downloadEndpoint);
       const res = await request(endpoint.url, { dispatcher: endpoint.dispatcher, headers: await endpoint.headers() });
       expect(res.statusCode).toBe(200);
       const body = Buffer.from(await res.body.arrayBuffer());
@@ -115,7 +115,7 @@ describe.skipIf('missing' in located)('VCenterClient against govmomi vcsim (/res
     const id = await client.sessions.create(isoId(), randomUUID());
     await client.files.prepare(id, 'photon.iso');
     const [info] = await client.files.waitPrepared(id, ['photon.iso'], { timeoutMs: 10_000, pollMs: 50 });
-    const endpoint = client.dataEndpoint(info!.downloadEndpoint!);
+    const endpoint = client.dataEndpoint(info!.downloadEndpoint);
     const bare = await request(endpoint.url, { dispatcher: endpoint.dispatcher });
     await bare.body.dump();
     expect(bare.statusCode).toBe(401);
@@ -175,7 +175,7 @@ describe.skipIf('missing' in located)('VCenterClient against govmomi vcsim (/res
     const probe = await client.sessions.create(isoId(), randomUUID());
     await client.files.prepare(probe, 'photon.iso');
     const [info] = await client.files.waitPrepared(probe, ['photon.iso'], { timeoutMs: 10_000, pollMs: 50 });
-    const token = (await client.dataEndpoint(info!.downloadEndpoint!).headers())['vmware-api-session-id']!;
+    const token = (await client.dataEndpoint(info!.downloadEndpoint).headers())['vmware-api-session-id']!;
     const logout = await fetch(`${vcsim.url}/rest/com/vmware/cis/session`, { method: 'DELETE', headers: { 'vmware-api-session-id': token } });
     expect(logout.status).toBe(200);
 

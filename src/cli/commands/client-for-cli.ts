@@ -7,11 +7,6 @@ export async function clientForCli(): Promise<{ config: CldlConfig; client: Down
   const config = loadConfig();
   const redis = await redisForCli(config.redis);
   const names = Object.keys(config.vcenters);
-  const client = new DownloadClient({ redis, prefix: config.redis.prefix, ...(names.length ? { vcenters: names } : {}), jobs: config.jobs });
-  const close = client.close.bind(client);
-  client.close = async () => {
-    await close();
-    await redis.quit().catch(() => undefined);
-  };
+  const client = new DownloadClient({ redis, ownConnection: true, prefix: config.redis.prefix, ...(names.length ? { vcenters: names } : {}), jobs: config.jobs });
   return { config, client };
 }

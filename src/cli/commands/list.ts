@@ -1,15 +1,13 @@
 import { InvalidArgumentError, Option, type Command } from 'commander';
-import type { DownloadState } from '../../orchestrator/index.ts';
+import { DOWNLOAD_STATES, type DownloadState } from '../../orchestrator/index.ts';
 import { runAction } from '../run-action.ts';
 import { clientForCli } from './client-for-cli.ts';
-
-const STATES = ['queued', 'syncing', 'creating', 'preparing', 'transferring', 'verifying', 'completed', 'failed', 'canceled'];
 
 export function registerList(program: Command): void {
   program
     .command('list')
     .description('list downloads, newest first')
-    .addOption(new Option('--state <state>', 'only downloads in this state').choices(STATES))
+    .addOption(new Option('--state <state>', 'only downloads in this state').choices(DOWNLOAD_STATES))
     .option('--limit <n>', 'at most this many', parseLimit, 50)
     .option('--json', 'print JSON')
     .action(

@@ -1,0 +1,207 @@
+import { randomUUID } from 'node:crypto';
+import type { Logger } from 'pino';
+import { HttpStatusError } from '../transfer/index.ts';
+import {
+  isVapiError,
+  type DataEndpoint,
+  type DownloadFileInfo,
+  type DownloadSessionInfo,
+  type PreparedFileInfo,
+  type VCenterClient,
+  type WaitPreparedOptions,
+} from '../vsphere/index.ts';
+import { SessionLostError } from './errors.ts';
+import type { HeartbeatSession } from './keep-alive.ts';
+import { SessionTeardown } from './session-teardown.ts';
+import type { DownloadStateStore, DownloadStatus } from './state.ts';
+
+export interface SessionLeaseDeps {
+  /** The download id: the session is recorded under it. */
+  key: string;
+  libraryItemId: string;
+  vc: VCenterClient;
+  store: DownloadStateStore;
+  /** The job's signal: aborts every call the lease makes. */
+  signal: AbortSignal;
+  log: Logger;
+}
+
+/**
+ * One download's hold on a vCenter download session, across attempts and renewals: it reuses the
+ * session an earlier attempt left ACTIVE, creates one with the client token recorded in Redis
+ * before the call, opens a fresh one when the session expired or vanished, prepares the files,
+ * and ends it by outcome. It is the session half of the heartbeat target.
+ */
+export class SessionLease implements HeartbeatSession {
+  readonly teardown: SessionTeardown;
+  readonly #deps: SessionLeaseDeps;
+  #id: string | undefined;
+  #lost = new AbortController();
+  #initialProgress = 0;
+
+  constructor(deps: SessionLeaseDeps) {
+    this.#deps = deps;
+    this.teardown = new SessionTeardown(deps.vc, deps.store, deps.log);
+  }
+
+  /** The current session; undefined before the first and between two. */
+  id(): string | undefined {
+    return this.#id;
+  }
+
+  /** The progress vCenter already holds for a reused session: the heartbeat never reports less. */
+  get initialProgress(): number {
+    return this.#initialProgress;
+  }
+
+  /** Aborted by the job's signal, or when the current session is lost. */
+  get signal(): AbortSignal {
+    return AbortSignal.any([this.#deps.signal, this.#lost.signal]);
+  }
+
+  keepAlive(id: string, progress?: number): Promise<void> {
+    return this.#deps.vc.sessions.keepAlive(id, progress);
+  }
+
+  get(id: string): Promise<DownloadSessionInfo> {
+    return this.#deps.vc.sessions.get(id);
+  }
+
+  /** The session of an earlier attempt if it is still ACTIVE and ours; otherwise a new one. */
+  async acquire(status: DownloadStatus): Promise<'reused' | 'created'> {
+    if (status.sessionId) {
+      const info = await this.#read(status.sessionId);
+      if (info?.state === 'ACTIVE' && info.libraryItemId === this.#deps.libraryItemId) {
+        this.#id = status.sessionId;
+        this.#initialProgress = info.clientProgress ?? 0;
+        return 'reused';
+      }
+      await this.teardown.forget(status.sessionId);
+      await this.#create(status.sessionGeneration + 1, undefined);
+      return 'created';
+    }
+    // A token without a session: the last worker died between create and recording the id.
+    // The same token makes vCenter hand back that session instead of a second one.
+    await this.#create(Math.max(1, status.sessionGeneration), status.clientToken);
+    return 'created';
+  }
+
+  /** A fresh session after the current one expired or vanished; the bytes on disk are kept. */
+  async renew(): Promise<void> {
+    const old = this.#id;
+    this.#id = undefined;
+    this.#lost = new AbortController();
+    this.#initialProgress = 0;
+    if (old) await this.teardown.forget(old);
+    const status = await this.#deps.store.get(this.#deps.key);
+    await this.#create((status?.sessionGeneration ?? 1) + 1, undefined);
+  }
+
+  /** The heartbeat found the session gone or ended: stop everything that uses it. */
+  lost(error: SessionLostError): void {
+    this.#lost.abort(error);
+  }
+
+  /** The session as vCenter reports it now; undefined when it no longer exists. */
+  async info(): Promise<DownloadSessionInfo | undefined> {
+    return this.#id === undefined ? undefined : this.#read(this.#id);
+  }
+
+  /**
+   * Whether `err` means the session is gone. The heartbeat says so directly; a 4xx from a data
+   * URL or a vAPI not_found on a session call needs a look at the session to tell.
+   */
+  async asLost(err: unknown): Promise<SessionLostError | undefined> {
+    if (err instanceof SessionLostError) return err;
+    const id = this.#id;
+    if (!id || this.#deps.signal.aborted) return undefined;
+    // vCenter answers a data URL of a dead session with some 4xx (which one is not specified).
+    const suspicious = (err instanceof HttpStatusError && err.status >= 400 && err.status < 500) || isVapiError(err, 'not_found');
+    if (!suspicious) return undefined;
+    const info = await this.#read(id).catch(() => 'unknown' as const);
+    if (info === undefined) return SessionLostError.gone(id, err);
+    if (info !== 'unknown' && info.state !== 'ACTIVE') return SessionLostError.ended(info, err);
+    return undefined;
+  }
+
+  // --- the session's files
+
+  files(): Promise<DownloadFileInfo[]> {
+    return this.#deps.vc.files.list(this.#current(), this.signal);
+  }
+
+  /** Prepares every file not PREPARED yet and waits until all are; returns them in order, with endpoints. */
+  async prepare(files: readonly DownloadFileInfo[], options: Omit<WaitPreparedOptions, 'signal'>): Promise<PreparedFileInfo[]> {
+    const id = this.#current();
+    const signal = this.signal;
+    for (const f of files) if (f.status !== 'PREPARED') await this.#deps.vc.files.prepare(id, f.name, 'HTTPS', signal);
+    return this.#deps.vc.files.waitPrepared(
+      id,
+      files.map((f) => f.name),
+      { ...options, signal },
+    );
+  }
+
+  /** A file as vCenter reports it after its download (checksum_info is set then). */
+  file(name: string, signal: AbortSignal): Promise<DownloadFileInfo> {
+    return this.#deps.vc.files.get(this.#current(), name, signal);
+  }
+
+  /** Where to GET a prepared file's bytes. */
+  dataEndpoint(file: PreparedFileInfo): DataEndpoint {
+    return this.#deps.vc.dataEndpoint(file.downloadEndpoint);
+  }
+
+  // --- how it ends
+
+  /** The download succeeded: delete the session. One that cannot be deleted is left to the sweeper. */
+  async finish(): Promise<void> {
+    const id = this.#id;
+    if (!id) return;
+    try {
+      await this.teardown.deleteAndForget(id);
+    } catch (err) {
+      this.#deps.log.warn({ err }, 'could not delete the download session; the orphan sweeper will');
+    }
+  }
+
+  /** The download was canceled: cancel the session. */
+  async cancel(): Promise<void> {
+    const id = this.#id;
+    if (!id) return;
+    await this.teardown.cancelQuietly(id);
+    await this.teardown.forget(id);
+  }
+
+  /** The download failed: tell vCenter why, unless vCenter already ended the session. */
+  async fail(message: string, sessionAlreadyEnded: boolean): Promise<void> {
+    const id = this.#id;
+    if (!id) return;
+    if (!sessionAlreadyEnded) await this.teardown.failQuietly(id, message);
+    await this.teardown.forget(id);
+  }
+
+  async #create(generation: number, reuseToken: string | undefined): Promise<void> {
+    const { key, store, vc, libraryItemId, signal } = this.#deps;
+    const clientToken = reuseToken ?? randomUUID();
+    // Written before the call: see acquire().
+    await store.update(key, { clientToken, sessionGeneration: generation, sessionId: undefined });
+    const id = await vc.sessions.create(libraryItemId, clientToken, signal);
+    await store.attachSession(key, vc.name, id);
+    this.#id = id;
+  }
+
+  async #read(id: string): Promise<DownloadSessionInfo | undefined> {
+    try {
+      return await this.#deps.vc.sessions.get(id, this.#deps.signal);
+    } catch (err) {
+      if (isVapiError(err, 'not_found')) return undefined;
+      throw err;
+    }
+  }
+
+  #current(): string {
+    if (this.#id === undefined) throw new Error('no download session: acquire() first');
+    return this.#id;
+  }
+}

@@ -1,0 +1,168 @@
+import type { BackoffOptions } from '../backoff.ts';
+import type { DataEndpoint } from '../vsphere/index.ts';
+import { commitFile } from './atomic-commit.ts';
+import { DownloadPart, type DigestAlgorithm } from './download-part.ts';
+import { ChecksumMismatchError, TransferError } from './errors.ts';
+import { downloadFile, type RetryEvent } from './file-download.ts';
+import type { ByteCounter } from './hashing-file-writer.ts';
+import { assertChecksum, hashFile, type ExpectedChecksum } from './verify.ts';
+
+/** What a file must be: its size when known, and the checksums someone vouches for. */
+export interface Expectations {
+  size?: number | undefined;
+  checksums: readonly ExpectedChecksum[];
+}
+
+/** A file on disk whose bytes were checked: what a download reports for it. */
+export interface VerifiedFile {
+  name: string;
+  size: number;
+  checksumAlgorithm: string;
+  checksum: string;
+  /** True when vCenter (or the OVF manifest) vouched for the checksum and it matched. */
+  verified: boolean;
+}
+
+export interface OpenVerifiedOptions {
+  fileName: string;
+  partPath: string;
+  /** Known before the transfer: they choose the hashes computed on the fly. */
+  expected: Expectations;
+  /** Bumped as bytes reach the disk; whoever reports progress reads it. */
+  counter: ByteCounter;
+}
+
+export interface VerifiedRunOptions {
+  attempts: number;
+  backoff: BackoffOptions;
+  highWaterMark: number;
+  signal: AbortSignal;
+  /**
+   * What the server vouches for once the bytes are on disk. vCenter fills a file's checksum_info
+   * (and sometimes its size) only after the download completed, so it is asked then.
+   */
+  confirm: () => Promise<Expectations>;
+  onRetry?: ((event: RetryEvent) => void) | undefined;
+  /** The bytes are all on disk; checking them begins. */
+  onVerifying?: (() => void) | undefined;
+  /** An algorithm learnt after the transfer: the file is read once more to hash it. */
+  onRehash?: ((algorithm: DigestAlgorithm) => void) | undefined;
+}
+
+/**
+ * One file to disk, verified: streamed into its part (resumable across attempts, sessions and
+ * processes), hashed on the fly with every algorithm known in advance, then checked for size and
+ * against every checksum vouched for, before or after the transfer. A mismatch downloads the file
+ * once more from byte 0 (bytes left by a crashed process may have been bad); the same mismatch
+ * twice means the source is bad, and retrying cannot help. `commit` gives the part its final name.
+ */
+export class VerifiedDownload {
+  readonly fileName: string;
+  readonly #part: DownloadPart;
+  readonly #expected: Expectations;
+
+  private constructor(fileName: string, part: DownloadPart, expected: Expectations) {
+    this.fileName = fileName;
+    this.#part = part;
+    this.#expected = expected;
+  }
+
+  /** Opens the part, keeping the bytes an earlier attempt left (they are hashed once, from disk). */
+  static async open(options: OpenVerifiedOptions): Promise<VerifiedDownload> {
+    // SHA-1 always: a download reports a checksum even when nobody vouches for one.
+    const algorithms = new Set<DigestAlgorithm>(['sha1', ...options.expected.checksums.map((c) => c.algorithm)]);
+    const part = await DownloadPart.open(options.partPath, {
+      algorithms: [...algorithms],
+      resume: true,
+      expectedSize: options.expected.size,
+      counter: options.counter,
+    });
+    return new VerifiedDownload(options.fileName, part, options.expected);
+  }
+
+  get path(): string {
+    return this.#part.path;
+  }
+
+  /** Bytes found on disk when the part was opened. */
+  get resumedFrom(): number {
+    return this.#part.resumedFrom;
+  }
+
+  /** Downloads what is missing from `source` and verifies the whole file. */
+  async run(source: DataEndpoint, options: VerifiedRunOptions): Promise<VerifiedFile> {
+    const part = this.#part;
+    const transfer = {
+      fileName: this.fileName,
+      expectedSize: this.#expected.size,
+      attempts: options.attempts,
+      backoff: options.backoff,
+      highWaterMark: options.highWaterMark,
+      signal: options.signal,
+      onRetry: options.onRetry,
+    };
+    for (let verifications = 1; ; verifications++) {
+      await downloadFile(part, source, transfer);
+      options.onVerifying?.();
+      try {
+        return await this.#verify(await options.confirm(), options);
+      } catch (err) {
+        const mismatch = err instanceof ChecksumMismatchError || (err instanceof TransferError && err.code === 'CLDL_SIZE_MISMATCH');
+        if (!mismatch) throw err;
+        if (verifications >= 2) {
+          throw new TransferError(err.code, `${err.message} (again after downloading the file a second time)`, { cause: err, fileName: this.fileName });
+        }
+        options.onRetry?.({ fileName: this.fileName, attempt: verifications, reason: 'checksum', error: err });
+        part.restart();
+      }
+    }
+  }
+
+  async #verify(confirmed: Expectations, options: VerifiedRunOptions): Promise<VerifiedFile> {
+    const part = this.#part;
+    const size = confirmed.size ?? this.#expected.size;
+    if (size !== undefined && size !== part.position) {
+      throw new TransferError('CLDL_SIZE_MISMATCH', `${this.fileName}: ${part.position} bytes on disk, but vCenter says ${size}`, {
+        fileName: this.fileName,
+        retryable: true,
+        restart: true,
+      });
+    }
+    // The server's word after the transfer comes first: it names the algorithm the result reports.
+    const checks = [...confirmed.checksums, ...this.#expected.checksums];
+    const digests = part.digests();
+    for (const check of checks) {
+      let actual = digests[check.algorithm];
+      if (actual === undefined) {
+        options.onRehash?.(check.algorithm);
+        actual = await hashFile(part.path, check.algorithm, options.signal);
+        digests[check.algorithm] = actual;
+      }
+      assertChecksum(this.fileName, check, actual);
+    }
+    const reported = checks[0]?.algorithm ?? 'sha1';
+    return {
+      name: this.fileName,
+      size: part.position,
+      checksumAlgorithm: reported.toUpperCase(),
+      checksum: digests[reported]!,
+      verified: checks.length > 0,
+    };
+  }
+
+  /** Gives the verified part its final name (atomically; never over an existing file without `overwrite`). */
+  async commit(finalPath: string, overwrite: boolean): Promise<void> {
+    await this.#part.close();
+    await commitFile(this.#part.path, finalPath, overwrite);
+  }
+
+  /** Closes the part, keeping it on disk for a later resume. */
+  close(): Promise<void> {
+    return this.#part.close().catch(() => undefined);
+  }
+
+  /** Closes and removes the part: for cancellation and permanent failure. */
+  discard(): Promise<void> {
+    return this.#part.discard();
+  }
+}
