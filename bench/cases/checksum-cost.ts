@@ -1,12 +1,12 @@
 import { rm } from 'node:fs/promises';
 import path from 'node:path';
 import type { DigestAlgorithm } from '../../src/transfer/index.ts';
-import { settle } from '../disk.ts';
-import { PreparedSessions, type PreparedFile } from '../prepared.ts';
-import { spawnJsonProcess } from '../processes.ts';
-import { startBenchSimulator, type BenchSimulator } from '../simulator.ts';
-import { alternate, mbPerSecond, pairedRatios } from '../stats.ts';
-import type { TransferProcessConfig, TransferProcessResult } from '../transfer-process.ts';
+import { settle } from '../rig/disk.ts';
+import { PreparedSessions, type PreparedFile } from '../rig/prepared.ts';
+import { spawnJsonProcess } from '../rig/processes.ts';
+import { startBenchSimulator, type BenchSimulator } from '../rig/simulator.ts';
+import { alternate, mbPerSecond, pairedRatios } from '../rig/stats.ts';
+import type { TransferProcessConfig, TransferProcessResult } from '../rig/transfer-process.ts';
 import { GiB, MiB, sizeLabel, type BenchCase, type CaseContext } from './context.ts';
 
 /**
@@ -66,7 +66,7 @@ async function transferOnce(ctx: CaseContext, sim: BenchSimulator, prepared: Pre
     highWaterMark: ctx.settings.job.transfer.highWaterMark,
   };
   await settle(ctx.settleMs);
-  const proc = spawnJsonProcess(path.join(import.meta.dirname, '..', 'transfer-process.ts'), { env: { CLDL_BENCH_TRANSFER: JSON.stringify(config) } });
+  const proc = spawnJsonProcess(path.join(import.meta.dirname, '..', 'rig', 'transfer-process.ts'), { env: { CLDL_BENCH_TRANSFER: JSON.stringify(config) } });
   const result = (await proc.waitFor((l) => typeof l.ms === 'number', 600_000)) as unknown as TransferProcessResult;
   await proc.stop();
   await rm(out);

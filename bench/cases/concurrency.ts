@@ -1,11 +1,11 @@
 import { rm } from 'node:fs/promises';
 import path from 'node:path';
-import { CldlRig } from '../cldl.ts';
-import { curlProcesses } from '../curl.ts';
-import { removeTree, settle } from '../disk.ts';
-import { PreparedSessions } from '../prepared.ts';
-import { startBenchSimulator } from '../simulator.ts';
-import { alternate, mbPerSecond, pairedRatios } from '../stats.ts';
+import { CldlRig } from '../rig/cldl.ts';
+import { curlProcesses } from '../rig/curl.ts';
+import { removeTree, settle } from '../rig/disk.ts';
+import { PreparedSessions } from '../rig/prepared.ts';
+import { startBenchSimulator } from '../rig/simulator.ts';
+import { alternate, mbPerSecond, pairedRatios } from '../rig/stats.ts';
 import { MiB, profilePath, sizeLabel, type BenchCase } from './context.ts';
 
 /** Case 3: four items at once, one cldl worker against four curl processes started together. */

@@ -1,7 +1,7 @@
 import path from 'node:path';
-import type { Report } from '../report.ts';
-import type { Protocol } from '../simulator.ts';
-import type { WorkerSettings } from '../worker-settings.ts';
+import type { Report } from '../rig/report.ts';
+import type { Protocol } from '../rig/simulator.ts';
+import type { WorkerSettings } from '../rig/worker-settings.ts';
 
 export interface CaseContext {
   protocol: Protocol;

@@ -1,11 +1,11 @@
 import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
-import { CldlRig } from '../cldl.ts';
-import { curlParallel } from '../curl.ts';
-import { removeTree, syncDisk } from '../disk.ts';
-import { PreparedSessions } from '../prepared.ts';
-import { startBenchSimulator } from '../simulator.ts';
-import { alternate, pairedRatios } from '../stats.ts';
+import { CldlRig } from '../rig/cldl.ts';
+import { curlParallel } from '../rig/curl.ts';
+import { removeTree, syncDisk } from '../rig/disk.ts';
+import { PreparedSessions } from '../rig/prepared.ts';
+import { startBenchSimulator } from '../rig/simulator.ts';
+import { alternate, pairedRatios } from '../rig/stats.ts';
 import { profilePath, type BenchCase } from './context.ts';
 
 /**

@@ -1,8 +1,8 @@
 import path from 'node:path';
-import { CldlRig } from '../cldl.ts';
-import { removeTree, syncDisk } from '../disk.ts';
-import { startBenchSimulator } from '../simulator.ts';
-import { pairedRatios } from '../stats.ts';
+import { CldlRig } from '../rig/cldl.ts';
+import { removeTree, syncDisk } from '../rig/disk.ts';
+import { startBenchSimulator } from '../rig/simulator.ts';
+import { pairedRatios } from '../rig/stats.ts';
 import { GiB, MiB, profilePath, sizeLabel, type BenchCase } from './context.ts';
 
 /**

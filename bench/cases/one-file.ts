@@ -1,12 +1,12 @@
 import { rm } from 'node:fs/promises';
 import path from 'node:path';
-import { CldlRig } from '../cldl.ts';
-import { curlOne } from '../curl.ts';
-import { removeTree, settle, syncFile } from '../disk.ts';
-import { PreparedSessions } from '../prepared.ts';
-import { sampleProcess } from '../processes.ts';
-import { startBenchSimulator } from '../simulator.ts';
-import { alternate, mbPerSecond, pairedRatios } from '../stats.ts';
+import { CldlRig } from '../rig/cldl.ts';
+import { curlOne } from '../rig/curl.ts';
+import { removeTree, settle, syncFile } from '../rig/disk.ts';
+import { PreparedSessions } from '../rig/prepared.ts';
+import { sampleProcess } from '../rig/processes.ts';
+import { startBenchSimulator } from '../rig/simulator.ts';
+import { alternate, mbPerSecond, pairedRatios } from '../rig/stats.ts';
 import { GiB, MiB, profilePath, sizeLabel, type BenchCase } from './context.ts';
 
 /**

@@ -6,10 +6,10 @@ import { spawn } from 'node:child_process';
 import path from 'node:path';
 import { createInterface } from 'node:readline';
 import { parseArgs } from 'node:util';
-import { CldlRig } from '../cldl.ts';
-import { makeScratch, removeTree } from '../disk.ts';
-import { startBenchSimulator, type Protocol } from '../simulator.ts';
-import { productionSettings, withOverrides } from '../worker-settings.ts';
+import { CldlRig } from '../rig/cldl.ts';
+import { makeScratch, removeTree } from '../rig/disk.ts';
+import { startBenchSimulator, type Protocol } from '../rig/simulator.ts';
+import { productionSettings, withOverrides } from '../rig/worker-settings.ts';
 
 const { values } = parseArgs({
   options: {

@@ -5,11 +5,11 @@
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { WORKER_NODE_FLAGS } from '../../src/service/node-flags.ts';
-import { CldlRig } from '../cldl.ts';
-import { makeScratch, removeTree, syncDisk } from '../disk.ts';
-import { startBenchSimulator, type Protocol } from '../simulator.ts';
-import { summarize } from '../stats.ts';
-import { productionSettings } from '../worker-settings.ts';
+import { CldlRig } from '../rig/cldl.ts';
+import { makeScratch, removeTree, syncDisk } from '../rig/disk.ts';
+import { startBenchSimulator, type Protocol } from '../rig/simulator.ts';
+import { summarize } from '../rig/stats.ts';
+import { productionSettings } from '../rig/worker-settings.ts';
 
 const VARIANTS: Record<string, readonly string[]> = {
   production: WORKER_NODE_FLAGS,

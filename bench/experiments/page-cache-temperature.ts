@@ -6,8 +6,8 @@ import { closeSync, openSync, rmSync, writevSync } from 'node:fs';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { parseArgs } from 'node:util';
-import { makeScratch, removeTree, syncDisk } from '../disk.ts';
-import { summarize } from '../stats.ts';
+import { makeScratch, removeTree, syncDisk } from '../rig/disk.ts';
+import { summarize } from '../rig/stats.ts';
 
 const { values } = parseArgs({ options: { mib: { type: 'string', default: '1024' }, rounds: { type: 'string', default: '3' } } });
 const total = Number(values.mib) << 20;

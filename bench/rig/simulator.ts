@@ -20,7 +20,7 @@ export interface SimulatorGroups {
   prepareDelayMs?: number;
 }
 
-/** Starts bench/simulator-process.ts and waits until every checksum is computed. */
+/** Starts bench/rig/simulator-process.ts and waits until every checksum is computed. */
 export async function startBenchSimulator(protocol: Protocol, spec: SimulatorGroups, scratch: string): Promise<BenchSimulator> {
   const config: SimulatorProcessConfig = {
     tls: protocol === 'https',

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
-import type { TransferEndpoint } from '../src/vsphere/index.ts';
-import { VCenterClient } from '../src/vsphere/index.ts';
+import type { TransferEndpoint } from '../../src/vsphere/index.ts';
+import { VCenterClient } from '../../src/vsphere/index.ts';
 import type { BenchSimulator } from './simulator.ts';
 
 /** One prepared file of a download session: what a plain HTTP client needs to GET it. */

@@ -1,8 +1,8 @@
 // cldl's transfer layer alone, in its own process: DownloadPart + downloadFile of one prepared file,
 // with the hash algorithms asked for ([] = a plain stream to disk). Configured by the JSON in
 // CLDL_BENCH_TRANSFER; prints one JSON line with the time and CPU it took, then exits.
-import { downloadFile, DownloadPart, type DigestAlgorithm } from '../src/transfer/index.ts';
-import { VCenterClient, type TransferEndpoint } from '../src/vsphere/index.ts';
+import { downloadFile, DownloadPart, type DigestAlgorithm } from '../../src/transfer/index.ts';
+import { VCenterClient, type TransferEndpoint } from '../../src/vsphere/index.ts';
 
 /** One prepared file on the simulator, to download to `path` in a process of its own. */
 export interface PreparedDownload {

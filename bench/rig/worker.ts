@@ -1,6 +1,6 @@
 import path from 'node:path';
 import { sampleProcess, spawnJsonProcess, type JsonProcess, type ProcSample } from './processes.ts';
-import { WORKER_NODE_FLAGS } from '../src/service/node-flags.ts';
+import { WORKER_NODE_FLAGS } from '../../src/service/node-flags.ts';
 import type { BenchSimulator } from './simulator.ts';
 import type { WorkerProcessConfig } from './worker-process.ts';
 import type { WorkerSettings } from './worker-settings.ts';
@@ -25,7 +25,7 @@ export interface WorkerStart {
   nodeFlags?: readonly string[] | undefined;
 }
 
-/** Starts bench/worker-process.ts and waits until BullMQ is ready to hand it jobs. */
+/** Starts bench/rig/worker-process.ts and waits until BullMQ is ready to hand it jobs. */
 export async function startBenchWorker(o: WorkerStart): Promise<BenchWorker> {
   const config: WorkerProcessConfig = {
     redisUrl: o.redisUrl,

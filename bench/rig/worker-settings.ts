@@ -1,7 +1,7 @@
 import os from 'node:os';
-import { loadConfig } from '../src/config/load-config.ts';
-import type { DownloadWorkerOptions } from '../src/orchestrator/index.ts';
-import { workerOptionsFrom } from '../src/service/worker-options.ts';
+import { loadConfig } from '../../src/config/load-config.ts';
+import type { DownloadWorkerOptions } from '../../src/orchestrator/index.ts';
+import { workerOptionsFrom } from '../../src/service/worker-options.ts';
 
 export type WorkerSettings = Omit<DownloadWorkerOptions, 'redis' | 'prefix' | 'downloadRoot' | 'vcenters' | 'logger'>;
 

@@ -1,5 +1,5 @@
 import { readFile } from 'node:fs/promises';
-import { spawnJsonProcess as spawnTestProcess, type JsonProcess, type SpawnOptions } from '../test/support/json-process.ts';
+import { spawnJsonProcess as spawnTestProcess, type JsonProcess, type SpawnOptions } from '../../test/support/json-process.ts';
 
 export type { JsonProcess, SpawnOptions };
 

@@ -3,8 +3,8 @@
 // shuts down gracefully on SIGTERM, then exits (so `--cpu-prof` writes its profile).
 import { Redis } from 'ioredis';
 import { pino } from 'pino';
-import { DownloadWorker, MapVCenterRegistry } from '../src/orchestrator/index.ts';
-import { VCenterClient } from '../src/vsphere/index.ts';
+import { DownloadWorker, MapVCenterRegistry } from '../../src/orchestrator/index.ts';
+import { VCenterClient } from '../../src/vsphere/index.ts';
 import type { WorkerSettings } from './worker-settings.ts';
 
 export interface WorkerProcessConfig {

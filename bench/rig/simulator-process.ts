@@ -2,7 +2,7 @@
 // loop with the worker or the bench. Configured by the JSON in CLDL_BENCH_SIMULATOR; prints one JSON
 // line once every checksum is computed (so the hashing thread is idle while anything is measured),
 // then serves until SIGTERM.
-import { startSimulator, type ItemSpec } from '../src/simulator/index.ts';
+import { startSimulator, type ItemSpec } from '../../src/simulator/index.ts';
 
 export interface SimulatorProcessConfig {
   tls: boolean;

@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { mkdir, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { Redis } from 'ioredis';
-import { deleteKeysUnder, DownloadClient, type DownloadResult } from '../src/orchestrator/index.ts';
+import { deleteKeysUnder, DownloadClient, type DownloadResult } from '../../src/orchestrator/index.ts';
 import type { ProcSample } from './processes.ts';
 import type { BenchSimulator } from './simulator.ts';
 import { startBenchWorker, type BenchWorker } from './worker.ts';

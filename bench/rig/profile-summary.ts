@@ -1,4 +1,4 @@
-// node bench/profile-summary.ts FILE.cpuprofile [--top N]
+// node bench/rig/profile-summary.ts FILE.cpuprofile [--top N]
 // The top functions of a V8 CPU profile (node --cpu-prof) by self time, plus totals per category.
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
@@ -78,7 +78,7 @@ function category(f: FunctionTime): string {
 async function main(): Promise<void> {
   const { values, positionals } = parseArgs({ allowPositionals: true, options: { top: { type: 'string', default: '25' } } });
   if (positionals.length !== 1) {
-    console.error('usage: node bench/profile-summary.ts FILE.cpuprofile [--top N]');
+    console.error('usage: node bench/rig/profile-summary.ts FILE.cpuprofile [--top N]');
     process.exit(2);
   }
   const profile = JSON.parse(await readFile(positionals[0]!, 'utf8')) as CpuProfile;
