@@ -3,8 +3,9 @@ import type { Logger } from 'pino';
 import { DestinationDir } from '../transfer/index.ts';
 import type { LibraryItemInfo, PreparedFileInfo, VCenterClient } from '../vsphere/index.ts';
 import { parseDownloadRequest, type DownloadRequest } from './download-request.ts';
-import { DownloadCanceledError, InvalidRequestError } from './errors.ts';
+import { DestinationBusyError, DownloadCanceledError, InvalidRequestError, LockLostError } from './errors.ts';
 import type { OrchestratorEvents } from './events.ts';
+import type { FileHolds } from './file-holds.ts';
 import { planFiles, type PlannedFile } from './file-plan.ts';
 import { FileTransfers, type TransferOptions } from './file-transfers.ts';
 import { resolveItem } from './item-sync.ts';
@@ -36,6 +37,7 @@ export interface DownloadJobDeps {
   store: DownloadStateStore;
   vcenters: VCenterRegistry;
   keepAlive: KeepAlive;
+  holds: FileHolds;
   limits: Limits;
   downloadRoot: string;
   workerId: string;
@@ -69,6 +71,12 @@ export class DownloadJob {
   readonly #tracker = new ProgressTracker();
   #log: Logger;
   #attempt: Attempt | undefined;
+  /** Final paths this download holds (file-holds.ts) while it writes them. */
+  #held: string[] = [];
+  /** The bytes on disk belong to this content version; another one discards them. */
+  #contentVersion: string | undefined;
+  /** True once discarded bytes mean nothing an earlier attempt did counts any more. */
+  #startedOver = false;
   #reportedBytes = 0;
   #started = Date.now();
 
@@ -121,6 +129,8 @@ export class DownloadJob {
       return await this.#deps.limits.sessions(vc.name).add(() => this.#withSession(attempt, dir, item), { signal: this.#signal });
     } finally {
       release();
+      // A lost lock means the same download runs elsewhere now, under the same holds.
+      if (!(this.#signal.reason instanceof LockLostError)) await this.#deps.holds.release(this.key, this.#held).catch(() => undefined);
     }
   }
 
@@ -129,23 +139,34 @@ export class DownloadJob {
     await this.#attempt?.files.closeAll();
   }
 
-  /** Closes and removes every part this attempt opened. */
+  /**
+   * Closes and removes every part of this download: the ones this attempt opened, and the ones of
+   * files an earlier attempt (or this one) registered.
+   */
   async discardParts(): Promise<void> {
-    await this.#attempt?.files.discardAll();
+    const a = this.#attempt;
+    if (!a) return;
+    await a.files.discardAll();
+    const dir = await DestinationDir.existing(this.#deps.downloadRoot, a.request.destination).catch(() => undefined);
+    if (!dir) return;
+    const names = new Set([...a.status.files.map((f) => f.name), ...this.#tracker.names()]);
+    for (const name of names) {
+      if (DestinationDir.fileNameProblem(name) !== undefined) continue; // never planned, so never a part
+      await dir.remove(dir.file(name, this.key).partPath).catch((err: unknown) => this.#log.warn({ err, file: name }, 'could not remove a part'));
+    }
   }
 
   /** The request (validated again: job data crosses a trust boundary), the record, the vCenter. */
   async #begin(): Promise<Attempt> {
     const { store, vcenters } = this.#deps;
     const recorded = await store.get(this.key);
-    if (recorded?.cancelRequested) throw new DownloadCanceledError('the download was canceled before it started');
     const request = parseDownloadRequest(this.#job.data.request ?? recorded?.request, { vcenters: vcenters.names() });
     if (!recorded) await store.create(this.key, request);
     const status = recorded ?? (await store.get(this.key));
     const vc = vcenters.get(request.vcenter);
     if (!status || !vc) throw new InvalidRequestError('vcenter', `${JSON.stringify(request.vcenter)} is not configured on this worker`);
     this.#log = this.#log.child({ vcenter: vc.name, item: request.libraryItemId });
-    await store.update(this.key, { attempt: this.#job.attemptsMade + 1, worker: this.#deps.workerId, startedAt: new Date().toISOString(), lastError: undefined });
+    this.#contentVersion = status.contentVersion;
     const lease = new SessionLease({ key: this.key, libraryItemId: request.libraryItemId, vc, store, signal: this.#signal, log: this.#log });
     const files = new FileTransfers({
       lease,
@@ -158,6 +179,12 @@ export class DownloadJob {
       onVerified: (verified) => store.update(this.key, { verified: JSON.stringify(verified) }),
     });
     this.#attempt = { request, status, vc, lease, files };
+    if (status.cancelRequested) {
+      // Canceled between attempts: whatever an earlier attempt left (its session, its parts) goes.
+      lease.adopt(status);
+      throw new DownloadCanceledError('the download was canceled before this attempt started');
+    }
+    await store.update(this.key, { attempt: this.#job.attemptsMade + 1, worker: this.#deps.workerId, startedAt: new Date().toISOString(), lastError: undefined });
     return this.#attempt;
   }
 
@@ -167,6 +194,7 @@ export class DownloadJob {
     await store.setState(this.key, 'creating');
     const how = await a.lease.acquire(a.status);
     this.#onSession(a, how === 'reused' ? 'resuming in the download session of an earlier attempt' : 'download session created');
+    await this.#checkContentVersion(a);
     const target = this.#heartbeatTarget(a);
     const untrack = keepAlive.track(target, a.lease.initialProgress);
     try {
@@ -174,7 +202,7 @@ export class DownloadJob {
         try {
           const { plan, prepared } = await this.#prepare(a, dir, item);
           await store.setState(this.key, 'transferring');
-          await a.files.transferAll(plan, prepared, a.lease.signal);
+          await a.files.transferAll(plan, prepared, dir, a.lease.signal);
           await store.setState(this.key, 'verifying');
           await a.files.commit(plan, a.request.overwrite);
           break;
@@ -185,6 +213,7 @@ export class DownloadJob {
           events.emit('retry', { reason: 'session_expired' });
           await a.lease.renew();
           this.#onSession(a, 'download session created');
+          await this.#checkContentVersion(a);
           keepAlive.track(target, 0);
         }
       }
@@ -203,16 +232,38 @@ export class DownloadJob {
   async #prepare(a: Attempt, dir: DestinationDir, item: LibraryItemInfo): Promise<{ plan: PlannedFile[]; prepared: Map<string, PreparedFileInfo> }> {
     await this.#deps.store.setState(this.key, 'preparing');
     const [listed, itemFiles] = await Promise.all([a.lease.files(), a.vc.items.listFiles(item.id, a.lease.signal)]);
-    const plan = await planFiles({ request: a.request, item, dir, listed, itemFiles, previous: a.status.files });
+    const previous = this.#startedOver ? [] : a.status.files;
+    const plan = await planFiles({ owner: this.key, request: a.request, item, dir, listed, itemFiles, previous });
+    const busy = await this.#deps.holds.take(this.key, plan.map((f) => f.finalPath));
+    if (busy) throw new DestinationBusyError(busy.path, busy.holder);
+    this.#held = plan.map((f) => f.finalPath);
     const committed = new Set(plan.filter((f) => f.committed).map((f) => f.name));
-    a.files.adopt((a.status.verified ?? []).filter((r) => committed.has(r.name)));
+    a.files.adopt((this.#startedOver ? [] : (a.status.verified ?? [])).filter((r) => committed.has(r.name)));
     for (const f of plan) {
       this.#tracker.file(f.name, f.size);
       if (f.committed) this.#tracker.setStatus(f.name, 'done');
     }
+    await this.#report(); // the files are known now: a cancel from here on finds their parts
     const pending = plan.filter((f) => !f.committed && !a.files.verified(f.name));
     const prepared = await a.lease.prepare(pending.map((f) => f.listed), this.#deps.options.prepare);
     return { plan, prepared: new Map(prepared.map((p) => [p.name, p])) };
+  }
+
+  /**
+   * A session pins the item's content version. Bytes an earlier session wrote for another version
+   * are not a prefix of this one's files: they are discarded, and the download starts over.
+   */
+  async #checkContentVersion(a: Attempt): Promise<void> {
+    const version = a.lease.contentVersion;
+    if (version === undefined || version === this.#contentVersion) return;
+    if (this.#contentVersion !== undefined) {
+      this.#log.warn({ from: this.#contentVersion, to: version }, "the item's content changed since the bytes on disk were written; starting over");
+      await this.discardParts();
+      this.#tracker.reset();
+      this.#startedOver = true;
+    }
+    this.#contentVersion = version;
+    await this.#deps.store.update(this.key, { contentVersion: version });
   }
 
   #onSession(a: Attempt, message: string): void {
@@ -240,7 +291,11 @@ export class DownloadJob {
     const delta = progress.bytesDone - this.#reportedBytes;
     this.#reportedBytes = progress.bytesDone;
     if (delta > 0) this.#deps.events.emit('bytes', delta);
-    const [, saved] = await Promise.all([this.#job.updateProgress(progress), this.#deps.store.saveProgress(this.key, progress, files)]);
+    const [, saved] = await Promise.all([
+      this.#job.updateProgress(progress),
+      this.#deps.store.saveProgress(this.key, progress, files),
+      this.#deps.holds.refresh(this.key, this.#held),
+    ]);
     if (saved.cancelRequested) this.abort(new DownloadCanceledError('the download was canceled'));
   }
 }

@@ -13,6 +13,7 @@ import { DownloadCanceledError, DownloadRootError, ShutdownError } from './error
 import type { OrchestratorEvents } from './events.ts';
 import { createDownloadProcessor, type DownloadJobData } from './job-processor.ts';
 import { KeepAlive, type KeepAliveOptions } from './keep-alive.ts';
+import { FileHolds } from './file-holds.ts';
 import { keysFor } from './keys.ts';
 import { Limits, type LimitOptions } from './limits.ts';
 import { LockWatchdog } from './lock-watchdog.ts';
@@ -90,6 +91,8 @@ export class DownloadWorker extends EventEmitter<OrchestratorEvents> {
       store: this.store,
       vcenters: options.vcenters,
       keepAlive: this.#keepAlive,
+      // A worker that died lets go of its files within this long (or the same download takes them back).
+      holds: new FileHolds(options.redis, keys, Math.max(60_000, 2 * options.lock.durationMs)),
       limits: this.#limits,
       downloadRoot: options.downloadRoot,
       workerId: this.id,

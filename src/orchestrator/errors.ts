@@ -1,5 +1,5 @@
 import { CldlError, type CldlErrorOptions } from '../cldl-error.ts';
-import type { DownloadSessionInfo } from '../vsphere/index.ts';
+import type { DownloadSessionInfo, DownloadSessionState } from '../vsphere/index.ts';
 
 /** A download request that cannot be run as given; `field` names the culprit. */
 export class InvalidRequestError extends CldlError {
@@ -24,10 +24,13 @@ export class DownloadCanceledError extends CldlError {
 export class SessionLostError extends CldlError {
   readonly sessionId: string;
   readonly renewable: boolean;
-  constructor(sessionId: string, renewable: boolean, message: string, options: CldlErrorOptions = {}) {
+  /** The state vCenter reports, when the session still exists (CANCELED or ERROR). */
+  readonly state: DownloadSessionState | undefined;
+  constructor(sessionId: string, renewable: boolean, message: string, options: CldlErrorOptions & { state?: DownloadSessionState } = {}) {
     super(renewable ? 'CLDL_SESSION_EXPIRED' : 'CLDL_SESSION_ENDED', message, { retryable: renewable, ...options });
     this.sessionId = sessionId;
     this.renewable = renewable;
+    this.state = options.state;
   }
 
   /** The session no longer exists on vCenter: a fresh one may continue the download. */
@@ -38,7 +41,7 @@ export class SessionLostError extends CldlError {
   /** vCenter reports the session in a state other than ACTIVE (CANCELED or ERROR there): stop. */
   static ended(info: DownloadSessionInfo, cause?: unknown): SessionLostError {
     const why = info.errorMessage ? `: ${info.errorMessage}` : '';
-    return new SessionLostError(info.id, false, `vCenter reports download session ${info.id} as ${info.state}${why}`, { cause });
+    return new SessionLostError(info.id, false, `vCenter reports download session ${info.id} as ${info.state}${why}`, { cause, state: info.state });
   }
 }
 
@@ -82,5 +85,28 @@ export class DownloadRootError extends CldlError {
   constructor(root: string, why: string, cause?: unknown) {
     super('CLDL_DOWNLOAD_ROOT', `the download root ${root} cannot be used: ${why}`, { cause });
     this.root = root;
+  }
+}
+
+/**
+ * A final path this download will write is being written by another running download. Not a
+ * failure: the download waits (without spending an attempt) until the other one lets go.
+ */
+export class DestinationBusyError extends CldlError {
+  readonly path: string;
+  readonly holder: string;
+  constructor(path: string, holder: string) {
+    super('CLDL_DESTINATION_BUSY', `${path} is being written by download ${holder}; waiting for it to finish`, { retryable: true });
+    this.path = path;
+    this.holder = holder;
+  }
+}
+
+/** vCenter no longer knows a file in the download session (the item changed, or the server is odd). */
+export class FileNotInSessionError extends CldlError {
+  readonly fileName: string;
+  constructor(fileName: string, sessionId: string, serverMessage: string, cause?: unknown) {
+    super('CLDL_FILE_NOT_IN_SESSION', `vCenter no longer knows ${fileName} in download session ${sessionId}: ${serverMessage}`, { cause });
+    this.fileName = fileName;
   }
 }

@@ -1,5 +1,5 @@
 import { checksumFrom, type DestinationDir, type ExpectedChecksum } from '../transfer/index.ts';
-import type { DownloadFileInfo, LibraryItemFileInfo, LibraryItemInfo } from '../vsphere/index.ts';
+import { VapiProtocolError, type DownloadFileInfo, type LibraryItemFileInfo, type LibraryItemInfo } from '../vsphere/index.ts';
 import type { DownloadRequest } from './download-request.ts';
 import { InvalidRequestError } from './errors.ts';
 import type { FileProgress } from './state.ts';
@@ -23,6 +23,8 @@ export interface PlannedFile {
 }
 
 export interface PlanInput {
+  /** The download id: each download's parts are its own. */
+  owner: string;
   request: DownloadRequest;
   item: LibraryItemInfo;
   dir: DestinationDir;
@@ -41,7 +43,12 @@ export interface PlanInput {
  */
 export async function planFiles(input: PlanInput): Promise<PlannedFile[]> {
   const { request, item, dir } = input;
-  const listed = new Map(input.listed.map((f) => [f.name, f]));
+  const listed = new Map<string, DownloadFileInfo>();
+  for (const f of input.listed) {
+    // Which of the two is meant cannot be told; waiting for both to be prepared would never end.
+    if (listed.has(f.name)) throw new VapiProtocolError('file.list', `the download session lists ${JSON.stringify(f.name)} twice (item ${item.name}, ${item.id})`);
+    listed.set(f.name, f);
+  }
   const names = request.files ?? input.listed.map((f) => f.name);
   const missing = names.filter((n) => !listed.has(n));
   if (missing.length > 0) {
@@ -51,7 +58,7 @@ export async function planFiles(input: PlanInput): Promise<PlannedFile[]> {
     );
   }
   // dir.file() refuses unsafe names: all of them, before touching the disk.
-  const wanted = names.map((name) => ({ name, paths: dir.file(name), info: listed.get(name) }));
+  const wanted = names.map((name) => ({ name, paths: dir.file(name, input.owner), info: listed.get(name) }));
   const previous = new Map(input.previous.map((f) => [f.name, f]));
   const plan: PlannedFile[] = [];
   for (const { name, paths, info } of wanted) {

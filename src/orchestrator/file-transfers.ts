@@ -2,7 +2,7 @@ import type { EventEmitter } from 'node:events';
 import PQueue from 'p-queue';
 import type { Logger } from 'pino';
 import type { BackoffOptions } from '../backoff.ts';
-import { checksumFrom, readManifest, VerifiedDownload, type ExpectedChecksum, type VerifiedFile } from '../transfer/index.ts';
+import { checksumFrom, readManifest, VerifiedDownload, type DestinationDir, type ExpectedChecksum, type VerifiedFile } from '../transfer/index.ts';
 import type { PreparedFileInfo } from '../vsphere/index.ts';
 import type { OrchestratorEvents } from './events.ts';
 import { vouchedByManifest, type PlannedFile } from './file-plan.ts';
@@ -58,11 +58,11 @@ export class FileTransfers {
   }
 
   /** Downloads and verifies every planned file not done yet; `prepared` holds their endpoints. */
-  async transferAll(plan: readonly PlannedFile[], prepared: ReadonlyMap<string, PreparedFileInfo>, signal: AbortSignal): Promise<void> {
+  async transferAll(plan: readonly PlannedFile[], prepared: ReadonlyMap<string, PreparedFileInfo>, dir: DestinationDir, signal: AbortSignal): Promise<void> {
     const todo = plan.filter((f) => !f.committed && !this.verified(f.name));
     const manifest = todo.find((f) => f.manifest);
     if (manifest) {
-      await this.#transferOne(manifest, prepared, signal);
+      await this.#transferOne(manifest, prepared, dir, signal);
       vouchedByManifest(plan, await this.#readManifest(manifest));
     }
     const rest = todo.filter((f) => f !== manifest);
@@ -74,7 +74,7 @@ export class FileTransfers {
         files.add(
           async () => {
             try {
-              await this.#deps.limits.transfers.add(() => this.#transferOne(f, prepared, roundSignal), { signal: roundSignal });
+              await this.#deps.limits.transfers.add(() => this.#transferOne(f, prepared, dir, roundSignal), { signal: roundSignal });
             } catch (err) {
               round.abort(err); // one file failing stops its siblings; all settle before we go on
               throw err;
@@ -111,7 +111,7 @@ export class FileTransfers {
     this.#open.clear();
   }
 
-  async #transferOne(f: PlannedFile, prepared: ReadonlyMap<string, PreparedFileInfo>, signal: AbortSignal): Promise<void> {
+  async #transferOne(f: PlannedFile, prepared: ReadonlyMap<string, PreparedFileInfo>, dir: DestinationDir, signal: AbortSignal): Promise<void> {
     const { tracker, lease, events } = this.#deps;
     const log = this.#deps.log();
     const info = prepared.get(f.name);
@@ -120,6 +120,7 @@ export class FileTransfers {
     if (!part) {
       part = await VerifiedDownload.open({
         fileName: f.name,
+        dir,
         partPath: f.partPath,
         expected: { size: f.size, checksums: f.checksums },
         counter: tracker.file(f.name, f.size),

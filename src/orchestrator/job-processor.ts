@@ -1,8 +1,8 @@
-import { UnrecoverableError, WaitingError, type Job } from 'bullmq';
+import { DelayedError, UnrecoverableError, WaitingError, type Job } from 'bullmq';
 import { CldlError } from '../cldl-error.ts';
 import { DownloadJob, type DownloadJobDeps } from './download-job.ts';
 import type { DownloadRequest } from './download-request.ts';
-import { DownloadCanceledError, LockLostError, SessionLostError, ShutdownError } from './errors.ts';
+import { DestinationBusyError, DownloadCanceledError, LockLostError, SessionLostError, ShutdownError } from './errors.ts';
 import type { DownloadResult } from './state.ts';
 
 export interface DownloadJobData {
@@ -29,7 +29,10 @@ export type DownloadProcessor = (job: Job<DownloadJobData, DownloadResult>, toke
  * | permanent error, or the last attempt | fail(message) | removed | failed | failed (UnrecoverableError) |
  * | transient error, attempts left | kept ACTIVE | kept | queued | retried with backoff |
  * | shutdown | kept ACTIVE | kept | queued | back to wait, no attempt spent |
+ * | another download writes its files | kept ACTIVE | kept | queued | delayed, no attempt spent |
  * | lock lost | untouched | untouched | untouched | the new owner decides |
+ *
+ * "canceled" includes a session an admin canceled on vCenter; cancel() is followed by delete().
  */
 export function createDownloadProcessor(deps: ProcessorDeps): DownloadProcessor {
   return async (job, token, signal) => {
@@ -82,9 +85,19 @@ async function settle(
     throw new WaitingError();
   }
 
+  if (err instanceof DestinationBusyError) {
+    await run.closeParts();
+    await deps.store.setState(id, 'queued', { lastError: err.message, worker: undefined });
+    if (token) await job.moveToDelayed(Date.now() + BUSY_RETRY_MS, token);
+    log.info({ path: err.path, holder: err.holder }, 'waiting for another download to finish writing the same file');
+    deps.events.emit('finished', { outcome: 'requeued', durationMs: durationMs() });
+    throw new DelayedError();
+  }
+
   const lease = run.lease;
 
-  if (err instanceof DownloadCanceledError) {
+  // An admin who cancels the session on vCenter cancels the download: it ends canceled, not failed.
+  if (err instanceof DownloadCanceledError || (err instanceof SessionLostError && err.state === 'CANCELED')) {
     await lease?.cancel();
     await run.discardParts();
     await deps.store.finish(id, 'canceled', { lastError: err.message });
@@ -94,14 +107,14 @@ async function settle(
   }
 
   const message = describe(err);
-  const retryable = !(err instanceof CldlError) || err.retryable;
+  const retryable = isRetryable(err);
   const lastAttempt = job.attemptsMade + 1 >= (job.opts.attempts ?? 1);
 
   if (!retryable || lastAttempt) {
     const request = run.request;
     const what = request ? `library item ${request.libraryItemId} to ${request.destination}` : 'a library item';
-    // A session that vCenter already ended cannot be failed; any other gets a message for the admin.
-    await lease?.fail(`cldl could not download ${what}: ${message}`, err instanceof SessionLostError && !err.renewable);
+    // A session that vCenter already ended, or that is gone, cannot be failed; any other gets a message for the admin.
+    await lease?.fail(`cldl could not download ${what}: ${message}`, err instanceof SessionLostError);
     await run.discardParts();
     await deps.store.finish(id, 'failed', { lastError: message });
     log.error({ err, attempts: job.attemptsMade + 1 }, 'download failed');
@@ -115,6 +128,24 @@ async function settle(
   deps.events.emit('retry', { reason: 'job' });
   deps.events.emit('finished', { outcome: 'retrying', durationMs: durationMs() });
   throw err;
+}
+
+/** How long a download whose files another download is writing waits before it looks again. */
+const BUSY_RETRY_MS = 5_000;
+
+// Network trouble that escaped the layers' own mapping (a Redis reconnect, say): worth another attempt.
+const TRANSIENT_CODES = new Set(['ECONNRESET', 'ECONNREFUSED', 'ETIMEDOUT', 'EPIPE', 'EHOSTUNREACH', 'ENETUNREACH', 'EAI_AGAIN']);
+
+/**
+ * Whether another attempt can succeed. cldl's errors say so themselves. Of the rest, connection
+ * trouble and Redis errors (ioredis raises plain Errors) are transient; a programming or data error
+ * (TypeError, RangeError…) would only fail again the same way, five times, so it fails at once.
+ */
+function isRetryable(err: unknown): boolean {
+  if (err instanceof CldlError) return err.retryable;
+  const code = (err as { code?: unknown } | null)?.code;
+  if (typeof code === 'string') return TRANSIENT_CODES.has(code);
+  return !(err instanceof TypeError || err instanceof RangeError || err instanceof SyntaxError || err instanceof ReferenceError);
 }
 
 function describe(err: unknown): string {

@@ -15,6 +15,8 @@ export interface Keys {
   sessions: string;
   /** Pub/sub: a download id whose cancellation every worker must hear. */
   cancelChannel: string;
+  /** The download writing a final path (by the path's digest): see file-holds.ts. */
+  hold(pathDigest: string): string;
 }
 
 export const QUEUE_NAME = 'downloads';
@@ -27,6 +29,7 @@ export function keysFor(prefix: string): Keys {
     downloads: `${prefix}:download-ids`,
     sessions: `${prefix}:sessions`,
     cancelChannel: `${prefix}:cancel`,
+    hold: (digest) => `${prefix}:hold:${digest}`,
   };
 }
 

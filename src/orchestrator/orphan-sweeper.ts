@@ -22,19 +22,36 @@ export class OrphanSweeper {
   readonly #deps: OrphanSweeperDeps;
   readonly #timer: NodeJS.Timeout | undefined;
   #running: Promise<number> | undefined;
+  #queued: Promise<number> | undefined;
 
   /** Sweeps every `intervalMs`; without one, only when asked. */
   constructor(deps: OrphanSweeperDeps, intervalMs?: number) {
     this.#deps = deps;
     if (intervalMs) {
-      this.#timer = setInterval(() => void this.sweep(), intervalMs);
+      // A sweep that fails (Redis away) is tried at the next interval; it must not reject unhandled.
+      this.#timer = setInterval(() => void this.sweep().catch((err: unknown) => deps.logger.warn({ err }, 'orphan sweep failed')), intervalMs);
       this.#timer.unref();
     }
   }
 
-  /** One sweep; returns how many sessions it cleaned up. Concurrent calls share one sweep. */
+  /**
+   * A sweep that reads the index after this call; returns how many sessions it cleaned up. A sweep
+   * under way may have read the index before the caller's change, so a call during one waits for
+   * it and runs another; calls that arrive meanwhile share that next one.
+   */
   sweep(): Promise<number> {
-    this.#running ??= this.#sweep().finally(() => (this.#running = undefined));
+    if (!this.#running) return this.#start();
+    this.#queued ??= this.#running
+      .catch(() => 0)
+      .then(() => {
+        this.#queued = undefined;
+        return this.#start();
+      });
+    return this.#queued;
+  }
+
+  #start(): Promise<number> {
+    this.#running = this.#sweep().finally(() => (this.#running = undefined));
     return this.#running;
   }
 

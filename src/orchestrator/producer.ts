@@ -127,7 +127,14 @@ export class DownloadClient extends EventEmitter<DownloadClientEvents> {
     await CancelChannel.publish(this.#redis, this.#keys.cancelChannel, id);
     const job = await this.#queue.getJob(id);
     const state = await job?.getState();
-    if (job && (state === 'waiting' || state === 'delayed' || state === 'prioritized')) {
+    const waiting = state === 'waiting' || state === 'delayed' || state === 'prioritized';
+    if (job && waiting && (status.attempt > 0 || status.sessionId)) {
+      // An earlier attempt left a session and parts: a worker ends the one and removes the others
+      // (it sees the flag first thing). A job waiting out its backoff is taken now, not then.
+      if (state === 'delayed') await job.promote().catch(() => undefined);
+      return 'canceling';
+    }
+    if (job && waiting) {
       try {
         await job.remove();
         await this.#store.finish(id, 'canceled', { lastError: 'canceled before a worker took it' });

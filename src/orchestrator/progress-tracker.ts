@@ -20,6 +20,19 @@ export class ProgressTracker {
     return counter;
   }
 
+  /** The files registered so far. */
+  names(): string[] {
+    return [...this.#files.keys()];
+  }
+
+  /** Every file back to no bytes: the bytes on disk were discarded. */
+  reset(): void {
+    for (const f of this.#files.values()) {
+      f.counter.bytes = 0;
+      f.status = 'pending';
+    }
+  }
+
   setStatus(name: string, status: FileProgress['status']): void {
     const f = this.#files.get(name);
     if (f) f.status = status;

@@ -10,7 +10,7 @@ import {
   type VCenterClient,
   type WaitPreparedOptions,
 } from '../vsphere/index.ts';
-import { SessionLostError } from './errors.ts';
+import { FileNotInSessionError, SessionLostError } from './errors.ts';
 import type { HeartbeatSession } from './keep-alive.ts';
 import { SessionTeardown } from './session-teardown.ts';
 import type { DownloadStateStore, DownloadStatus } from './state.ts';
@@ -38,6 +38,7 @@ export class SessionLease implements HeartbeatSession {
   #id: string | undefined;
   #lost = new AbortController();
   #initialProgress = 0;
+  #contentVersion: string | undefined;
 
   constructor(deps: SessionLeaseDeps) {
     this.#deps = deps;
@@ -67,6 +68,19 @@ export class SessionLease implements HeartbeatSession {
     return this.#deps.vc.sessions.get(id);
   }
 
+  /**
+   * The session an earlier attempt recorded, taken as is, without asking vCenter: for ending it
+   * (a download canceled between attempts) rather than using it.
+   */
+  adopt(status: DownloadStatus): void {
+    this.#id = status.sessionId;
+  }
+
+  /** The version of the item's content the session serves (it pins the version it was created with). */
+  get contentVersion(): string | undefined {
+    return this.#contentVersion;
+  }
+
   /** The session of an earlier attempt if it is still ACTIVE and ours; otherwise a new one. */
   async acquire(status: DownloadStatus): Promise<'reused' | 'created'> {
     if (status.sessionId) {
@@ -74,6 +88,7 @@ export class SessionLease implements HeartbeatSession {
       if (info?.state === 'ACTIVE' && info.libraryItemId === this.#deps.libraryItemId) {
         this.#id = status.sessionId;
         this.#initialProgress = info.clientProgress ?? 0;
+        this.#contentVersion = info.libraryItemContentVersion;
         return 'reused';
       }
       await this.teardown.forget(status.sessionId);
@@ -116,7 +131,8 @@ export class SessionLease implements HeartbeatSession {
     const id = this.#id;
     if (!id || this.#deps.signal.aborted) return undefined;
     // vCenter answers a data URL of a dead session with some 4xx (which one is not specified).
-    const suspicious = (err instanceof HttpStatusError && err.status >= 400 && err.status < 500) || isVapiError(err, 'not_found');
+    const suspicious =
+      (err instanceof HttpStatusError && err.status >= 400 && err.status < 500) || isVapiError(err, 'not_found') || isVapiError(err, 'invalid_argument');
     if (!suspicious) return undefined;
     const info = await this.#read(id).catch(() => 'unknown' as const);
     if (info === undefined) return SessionLostError.gone(id, err);
@@ -142,9 +158,21 @@ export class SessionLease implements HeartbeatSession {
     );
   }
 
-  /** A file as vCenter reports it after its download (checksum_info is set then). */
-  file(name: string, signal: AbortSignal): Promise<DownloadFileInfo> {
-    return this.#deps.vc.files.get(this.#current(), name, signal);
+  /**
+   * A file as vCenter reports it after its download (checksum_info is set then). vCenter answers a
+   * name the session lacks with invalid_argument (its SDK docs) or not_found (older builds, and a
+   * session that is gone): the session itself tells which.
+   */
+  async file(name: string, signal: AbortSignal): Promise<DownloadFileInfo> {
+    const id = this.#current();
+    try {
+      return await this.#deps.vc.files.get(id, name, signal);
+    } catch (err) {
+      if (!isVapiError(err, 'invalid_argument') && !isVapiError(err, 'not_found')) throw err;
+      const lost = await this.asLost(err);
+      if (lost) throw lost;
+      throw new FileNotInSessionError(name, id, err.serverMessage, err);
+    }
   }
 
   /** Where to GET a prepared file's bytes. */
@@ -165,19 +193,30 @@ export class SessionLease implements HeartbeatSession {
     }
   }
 
-  /** The download was canceled: cancel the session. */
+  /**
+   * The download was canceled: cancel the session, then delete it (a CANCELED session otherwise
+   * lingers on vCenter until it expires). One that cannot be deleted stays for the sweeper.
+   */
   async cancel(): Promise<void> {
     const id = this.#id;
     if (!id) return;
     await this.teardown.cancelQuietly(id);
-    await this.teardown.forget(id);
+    try {
+      await this.teardown.deleteAndForget(id);
+    } catch (err) {
+      this.#deps.log.warn({ err, sessionId: id }, 'could not delete the canceled download session; the orphan sweeper will');
+    }
   }
 
-  /** The download failed: tell vCenter why, unless vCenter already ended the session. */
-  async fail(message: string, sessionAlreadyEnded: boolean): Promise<void> {
+  /**
+   * The download failed: tell vCenter why, unless the session already ended or is gone (fail() on
+   * it would only be refused), and drop it from the index. A failed session stays on vCenter, in
+   * ERROR with cldl's message, for the admin to read; vCenter expires it.
+   */
+  async fail(message: string, sessionEndedOrGone: boolean): Promise<void> {
     const id = this.#id;
     if (!id) return;
-    if (!sessionAlreadyEnded) await this.teardown.failQuietly(id, message);
+    if (!sessionEndedOrGone) await this.teardown.failQuietly(id, message);
     await this.teardown.forget(id);
   }
 
@@ -189,6 +228,8 @@ export class SessionLease implements HeartbeatSession {
     const id = await vc.sessions.create(libraryItemId, clientToken, signal);
     await store.attachSession(key, vc.name, id);
     this.#id = id;
+    // The content version the session pins decides whether bytes on disk belong to it.
+    this.#contentVersion = (await this.#read(id))?.libraryItemContentVersion;
   }
 
   async #read(id: string): Promise<DownloadSessionInfo | undefined> {

@@ -49,6 +49,8 @@ export interface DownloadStatus {
   clientToken?: string | undefined;
   /** How many sessions this download has created (a fresh one after an expiry bumps it). */
   sessionGeneration: number;
+  /** The item's content version the bytes on disk belong to (from the session that served them). */
+  contentVersion?: string | undefined;
   attempt: number;
   worker?: string | undefined;
   createdAt: string;
@@ -235,6 +237,7 @@ function decode(h: Record<string, string>): DownloadStatus {
     sessionId: h.sessionId,
     clientToken: h.clientToken,
     sessionGeneration: num('sessionGeneration'),
+    contentVersion: h.contentVersion,
     attempt: num('attempt'),
     worker: h.worker,
     createdAt: h.createdAt ?? h.updatedAt ?? '',

@@ -1,7 +1,10 @@
+import { createHash } from 'node:crypto';
+import { constants, type Stats } from 'node:fs';
+import { lstat, mkdir, open, realpath, unlink, type FileHandle } from 'node:fs/promises';
 import path from 'node:path';
-import { exists } from './atomic-commit.ts';
-import { DestinationExistsError } from './errors.ts';
-import { assertSafeFileName, destinationProblem, fileNameProblem, prepareDestinationDir } from './safe-path.ts';
+import { commitFile, exists } from './atomic-commit.ts';
+import { DestinationExistsError, UnsafePathError } from './errors.ts';
+import { assertSafeDestination, assertSafeFileName, destinationProblem, fileNameProblem } from './safe-path.ts';
 
 /** Where one file of a download lives: its final name, and the part its bytes grow in. */
 export interface FilePaths {
@@ -9,16 +12,37 @@ export interface FilePaths {
   partPath: string;
 }
 
+/** A directory on the way from the root to the destination, as it was when cldl checked it. */
+interface Link {
+  path: string;
+  dev: number;
+  ino: number;
+}
+
+const PART_SUFFIX = '.cldl-part';
+const MAX_NAME_BYTES = 255;
+
 /**
- * A download's destination directory, created under the download root and checked to stay
- * inside it. It owns the rules for the names in it: which file names are acceptable, where a
- * file's part goes, and whether a final name is free.
+ * A download's destination directory under the download root. It owns the rules for the paths in
+ * it: which names are acceptable, where a file's part goes, and that nothing is written outside
+ * the root.
+ *
+ * The destination comes from a job and the directories under the root may be anyone's, so the
+ * directory is created one component at a time without following links (a symbolic link anywhere
+ * below the root is refused, before anything is created beyond it), and every directory on the way
+ * is remembered by device and inode. Before a file is opened or renamed the chain is checked
+ * again, and after opening the file is checked to be the one at its path: a directory swapped for
+ * a link while vCenter prepared the files is caught instead of followed. (Node has no openat(), so
+ * a swap inside the few microseconds between the last check and the open is not; the check after
+ * opening then removes what was created.)
  */
 export class DestinationDir {
   readonly path: string;
+  readonly #chain: readonly Link[];
 
-  private constructor(dir: string) {
+  private constructor(dir: string, chain: readonly Link[]) {
     this.path = dir;
+    this.#chain = chain;
   }
 
   /** What is wrong with a destination from a request (undefined when nothing is); no disk access. */
@@ -31,26 +55,157 @@ export class DestinationDir {
     return fileNameProblem(name);
   }
 
-  /** Creates `destination` under `root`, refusing one that leads outside it. */
+  /** Creates `destination` under `root` (which may itself be reached through links), refusing any link below it. */
   static async open(root: string, destination: string): Promise<DestinationDir> {
-    return new DestinationDir(await prepareDestinationDir(root, destination));
+    return DestinationDir.#walk(root, destination, true);
   }
 
-  /** The paths of `name`, a file name from the server (refused unless it is one plain segment). */
-  file(name: string): FilePaths {
+  /** The destination if it exists as a plain directory under the root; undefined otherwise. Creates nothing. */
+  static async existing(root: string, destination: string): Promise<DestinationDir | undefined> {
+    try {
+      return await DestinationDir.#walk(root, destination, false);
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+      throw err;
+    }
+  }
+
+  static async #walk(root: string, destination: string, create: boolean): Promise<DestinationDir> {
+    assertSafeDestination(destination);
+    let current = await realpath(root);
+    const chain: Link[] = [await linkOf(current, destination)];
+    for (const segment of destination.split(/[\\/]+/).filter((s) => s !== '' && s !== '.')) {
+      current = path.join(current, segment);
+      let st = await lstat(current).catch((err: NodeJS.ErrnoException) => {
+        if (err.code !== 'ENOENT' || !create) throw err;
+        return undefined;
+      });
+      if (!st) {
+        await mkdir(current).catch((err: NodeJS.ErrnoException) => {
+          if (err.code !== 'EEXIST') throw err;
+        });
+        st = await lstat(current);
+      }
+      chain.push(checkedLink(current, st, destination));
+    }
+    return new DestinationDir(current, chain);
+  }
+
+  /**
+   * The paths of `name` (refused unless it is one plain segment) for the download `owner`. The part
+   * carries a digest of the owner: two downloads of one name never share a part, and a file called
+   * `X.part` (someone else's, or the item's own) is never taken for one.
+   */
+  file(name: string, owner: string): FilePaths {
     assertSafeFileName(name);
-    const finalPath = path.join(this.path, name);
-    return { finalPath, partPath: `${finalPath}.part` };
+    return { finalPath: path.join(this.path, name), partPath: path.join(this.path, partName(name, owner)) };
   }
 
-  /** Whether the file or its part is on disk. */
+  /** Whether the file is on disk. */
   has(filePath: string): Promise<boolean> {
     return exists(filePath);
   }
 
   /** Throws DestinationExistsError when `name` exists and may not be replaced. */
   async assertFree(name: string, overwrite: boolean): Promise<void> {
-    const { finalPath } = this.file(name);
+    const finalPath = path.join(this.path, name);
     if (!overwrite && (await exists(finalPath))) throw new DestinationExistsError(finalPath);
   }
+
+  /** Throws UnsafePathError when a directory on the way was replaced (by a link, or anything else). */
+  async verify(): Promise<void> {
+    for (const link of this.#chain) {
+      const st = await lstat(link.path).catch(() => undefined);
+      if (!st || st.isSymbolicLink() || !st.isDirectory() || st.dev !== link.dev || st.ino !== link.ino) {
+        throw new UnsafePathError(`${link.path} was replaced while cldl was using it; refusing to write through it`);
+      }
+    }
+  }
+
+  /**
+   * Opens a file in this directory, creating it if `flags` say so: the directory chain is checked
+   * just before, the file's last component is never followed, and afterwards the opened file must
+   * be the one at its path. A file this call created and then found outside is removed again.
+   */
+  async openFile(filePath: string, flags: number, mode: number): Promise<FileHandle> {
+    this.#assertChild(filePath);
+    await this.verify();
+    let created = false;
+    let handle: FileHandle;
+    if (flags & constants.O_CREAT) {
+      try {
+        handle = await open(filePath, flags | constants.O_EXCL | constants.O_NOFOLLOW, mode);
+        created = true;
+      } catch (err) {
+        if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+        handle = await open(filePath, (flags & ~constants.O_CREAT) | constants.O_NOFOLLOW, mode);
+      }
+    } else {
+      handle = await open(filePath, flags | constants.O_NOFOLLOW, mode);
+    }
+    try {
+      const opened = await handle.stat();
+      await this.verify();
+      const there = await lstat(filePath);
+      if (there.dev !== opened.dev || there.ino !== opened.ino) throw new UnsafePathError(`${filePath} changed while cldl opened it`);
+      return handle;
+    } catch (err) {
+      await handle.close().catch(() => undefined);
+      if (created) await unlink(filePath).catch(() => undefined);
+      throw err;
+    }
+  }
+
+  /**
+   * Gives a finished part its final name, atomically, after checking the directory chain again;
+   * never over an existing file without `overwrite`. The directory is synced so the name survives.
+   */
+  async commit(partPath: string, finalPath: string, overwrite: boolean): Promise<void> {
+    this.#assertChild(partPath);
+    this.#assertChild(finalPath);
+    await this.verify();
+    await commitFile(partPath, finalPath, overwrite);
+  }
+
+  /** Removes a file of this directory (a part being discarded), after checking the chain; gone already is fine. */
+  async remove(filePath: string): Promise<void> {
+    this.#assertChild(filePath);
+    await this.verify();
+    await unlink(filePath).catch((err: NodeJS.ErrnoException) => {
+      if (err.code !== 'ENOENT') throw err;
+    });
+  }
+
+  #assertChild(filePath: string): void {
+    if (path.dirname(filePath) !== this.path) throw new UnsafePathError(`${filePath} is not in ${this.path}`);
+  }
+}
+
+function checkedLink(p: string, st: Stats, destination: string): Link {
+  if (st.isSymbolicLink()) {
+    throw new UnsafePathError(`destination ${JSON.stringify(destination)} is not allowed: ${p} is a symbolic link (links below the download root are not followed)`);
+  }
+  if (!st.isDirectory()) throw new UnsafePathError(`destination ${JSON.stringify(destination)} is not allowed: ${p} is not a directory`);
+  return { path: p, dev: st.dev, ino: st.ino };
+}
+
+async function linkOf(root: string, destination: string): Promise<Link> {
+  return checkedLink(root, await lstat(root), destination);
+}
+
+/** `.NAME.DIGEST.cldl-part`: hidden, recognisably cldl's, unique per download and file, at most 255 bytes. */
+function partName(name: string, owner: string): string {
+  const digest = createHash('sha256').update(owner).update('\0').update(name).digest('hex').slice(0, 12);
+  const room = MAX_NAME_BYTES - 1 - 1 - digest.length - PART_SUFFIX.length;
+  return `.${truncateBytes(name, room)}.${digest}${PART_SUFFIX}`;
+}
+
+function truncateBytes(text: string, maxBytes: number): string {
+  if (Buffer.byteLength(text) <= maxBytes) return text;
+  let out = '';
+  for (const ch of text) {
+    if (Buffer.byteLength(out + ch) > maxBytes) break;
+    out += ch;
+  }
+  return out;
 }

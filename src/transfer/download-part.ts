@@ -13,6 +13,8 @@ export interface OpenPartOptions {
   /** When known, a leftover longer than this is not a prefix of the file and is dropped. */
   expectedSize?: number | undefined;
   counter: ByteCounter;
+  /** How to open the file (a DestinationDir checks where it lands); plain open() by default. */
+  open?: (path: string, flags: number, mode: number) => Promise<FileHandle>;
 }
 
 /** Feeds every byte of `source`, in order, to each of `hashes`: hashing from disk, streamed. */
@@ -53,7 +55,7 @@ export class DownloadPart {
    * read a resume ever costs.
    */
   static async open(path: string, options: OpenPartOptions): Promise<DownloadPart> {
-    const file = await open(path, constants.O_RDWR | constants.O_CREAT | constants.O_NOFOLLOW, 0o640);
+    const file = await (options.open ?? open)(path, constants.O_RDWR | constants.O_CREAT | constants.O_NOFOLLOW, 0o640);
     try {
       const hashes = options.algorithms.map((a) => createHash(a));
       let size = (await file.stat()).size;
@@ -80,9 +82,12 @@ export class DownloadPart {
     return this.#algorithms;
   }
 
-  /** A writer that appends at the current position. Call `settle()` with it once it has closed. */
-  writer(highWaterMark: number): HashingFileWriter {
-    return new HashingFileWriter(this.#file, this.#position, this.#hashes, this.#counter, highWaterMark);
+  /**
+   * A writer that appends at the current position, refusing (with `onOverflow()`) any byte past
+   * `limit`. Call `settle()` with it once it has closed.
+   */
+  writer(highWaterMark: number, limit?: number, onOverflow?: () => Error): HashingFileWriter {
+    return new HashingFileWriter(this.#file, this.#position, this.#hashes, this.#counter, highWaterMark, limit, onOverflow);
   }
 
   /**

@@ -103,7 +103,9 @@ async function exchange(part: DownloadPart, source: DataEndpoint, options: FileD
         }
         const etag = header(h, 'etag');
         if (etag && !etag.startsWith('W/')) part.etag = etag;
-        writer = part.writer(options.highWaterMark ?? DEFAULT_HWM);
+        // The size vCenter listed bounds the body even without a Content-Length (chunked).
+        const size = options.expectedSize ?? total;
+        writer = part.writer(options.highWaterMark ?? DEFAULT_HWM, size, () => tooLong(options.fileName, size));
         return writer;
       },
     );
@@ -113,12 +115,22 @@ async function exchange(part: DownloadPart, source: DataEndpoint, options: FileD
       part.settle(writer);
     }
   }
-  if (total !== undefined && part.position !== total) {
-    throw new TransferError('CLDL_TRANSFER_SHORT', `${options.fileName}: the body ended after ${part.position} of ${total} bytes`, {
+  // Fewer bytes than the file holds: the connection ended early; what arrived is kept, the rest resumes.
+  const end = total ?? options.expectedSize;
+  if (end !== undefined && part.position < end) {
+    throw new TransferError('CLDL_TRANSFER_SHORT', `${options.fileName}: the body ended after ${part.position} of ${end} bytes`, {
       fileName: options.fileName,
       retryable: true,
     });
   }
+}
+
+/** More bytes than the file holds: not a glitch to retry, a server sending something else. */
+function tooLong(fileName: string, size: number | undefined): TransferError {
+  return new TransferError('CLDL_SIZE_EXCEEDED', `${fileName}: the server sent more than the ${size} bytes the file holds; refusing the rest`, {
+    fileName,
+    retryable: false,
+  });
 }
 
 interface Answer {

@@ -21,15 +21,31 @@ export class HashingFileWriter extends Writable {
   readonly #hashes: readonly Hash[];
   readonly #counter: ByteCounter;
   #position: number;
+  readonly #limit: number;
+  readonly #onOverflow: () => Error;
   #inflight: Promise<void> | undefined;
   #hashesAhead = false;
 
-  constructor(file: FileHandle, position: number, hashes: readonly Hash[], counter: ByteCounter, highWaterMark: number) {
+  /**
+   * `limit` is the size the file must have: a byte past it is refused with `onOverflow()`, at once,
+   * so a server that streams junk past the end cannot grow the part (or make us hash the junk).
+   */
+  constructor(
+    file: FileHandle,
+    position: number,
+    hashes: readonly Hash[],
+    counter: ByteCounter,
+    highWaterMark: number,
+    limit = Infinity,
+    onOverflow: () => Error = () => new Error('more bytes than the file holds'),
+  ) {
     super({ highWaterMark, decodeStrings: false });
     this.#file = file;
     this.#position = position;
     this.#hashes = hashes;
     this.#counter = counter;
+    this.#limit = limit;
+    this.#onOverflow = onOverflow;
   }
 
   /** Bytes of the file that are written and hashed. */
@@ -59,6 +75,7 @@ export class HashingFileWriter extends Writable {
   }
 
   #track(write: Promise<void>, callback: (error?: Error | null) => void): void {
+    // `write` started before we know it fits: #append checks the limit before touching the file.
     this.#inflight = write;
     write.then(
       () => {
@@ -83,6 +100,7 @@ export class HashingFileWriter extends Writable {
   async #append(buffers: Buffer[]): Promise<void> {
     let total = 0;
     for (const b of buffers) total += b.length;
+    if (this.#position + total > this.#limit) throw this.#onOverflow();
     // The write goes to the thread pool at once; hashing meanwhile keeps the main thread's work
     // off the disk's critical path (hashing after the write landed cost a third of the throughput).
     const written = this.#writeAll(buffers, total);

@@ -13,4 +13,4 @@ export { downloadFile, type FileDownloadOptions, type RetryEvent } from './file-
 export { DownloadPart, type DigestAlgorithm, type OpenPartOptions } from './download-part.ts';
 export { commitFile, exists } from './atomic-commit.ts';
 export { assertChecksum, digestAlgorithm, hashFile, parseManifest } from './verify.ts';
-export { assertSafeDestination, assertSafeFileName, destinationProblem, fileNameProblem, isInside, prepareDestinationDir } from './safe-path.ts';
+export { assertSafeDestination, assertSafeFileName, destinationProblem, fileNameProblem } from './safe-path.ts';

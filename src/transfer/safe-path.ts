@@ -1,4 +1,3 @@
-import { mkdir, realpath } from 'node:fs/promises';
 import path from 'node:path';
 import { UnsafePathError } from './errors.ts';
 
@@ -42,26 +41,4 @@ export function destinationProblem(destination: string): string | undefined {
 export function assertSafeDestination(destination: string): void {
   const why = destinationProblem(destination);
   if (why) throw new UnsafePathError(`destination ${JSON.stringify(destination)} is not allowed: ${why}`);
-}
-
-/**
- * Creates `destination` under `root` and returns its real path, refusing one that a symlink leads
- * out of the root. The check runs on the real paths after creation, so a link anywhere on the way
- * (an existing directory that points elsewhere) is caught.
- */
-export async function prepareDestinationDir(root: string, destination: string): Promise<string> {
-  assertSafeDestination(destination);
-  const realRoot = await realpath(root);
-  const dir = path.resolve(realRoot, destination);
-  await mkdir(dir, { recursive: true });
-  const realDir = await realpath(dir);
-  if (!isInside(realRoot, realDir)) {
-    throw new UnsafePathError(`destination ${JSON.stringify(destination)} leads outside the download root through a symbolic link`);
-  }
-  return realDir;
-}
-
-export function isInside(root: string, candidate: string): boolean {
-  const rel = path.relative(root, candidate);
-  return rel === '' || (!rel.startsWith('..') && !path.isAbsolute(rel));
 }

@@ -1,8 +1,9 @@
 import type { BackoffOptions } from '../backoff.ts';
 import type { DataEndpoint } from '../vsphere/index.ts';
-import { commitFile } from './atomic-commit.ts';
+import type { DestinationDir } from './destination-dir.ts';
 import { DownloadPart, type DigestAlgorithm } from './download-part.ts';
-import { ChecksumMismatchError, TransferError } from './errors.ts';
+import { CldlError } from '../cldl-error.ts';
+import { ChecksumMismatchError, DiskFullError, TransferError } from './errors.ts';
 import { downloadFile, type RetryEvent } from './file-download.ts';
 import type { ByteCounter } from './hashing-file-writer.ts';
 import { assertChecksum, hashFile, type ExpectedChecksum } from './verify.ts';
@@ -25,6 +26,8 @@ export interface VerifiedFile {
 
 export interface OpenVerifiedOptions {
   fileName: string;
+  /** The directory the part and the final file live in: it checks every open and rename. */
+  dir: DestinationDir;
   partPath: string;
   /** Known before the transfer: they choose the hashes computed on the fly. */
   expected: Expectations;
@@ -58,11 +61,13 @@ export interface VerifiedRunOptions {
  */
 export class VerifiedDownload {
   readonly fileName: string;
+  readonly #dir: DestinationDir;
   readonly #part: DownloadPart;
   readonly #expected: Expectations;
 
-  private constructor(fileName: string, part: DownloadPart, expected: Expectations) {
+  private constructor(fileName: string, dir: DestinationDir, part: DownloadPart, expected: Expectations) {
     this.fileName = fileName;
+    this.#dir = dir;
     this.#part = part;
     this.#expected = expected;
   }
@@ -76,8 +81,11 @@ export class VerifiedDownload {
       resume: true,
       expectedSize: options.expected.size,
       counter: options.counter,
+      open: (path, flags, mode) => options.dir.openFile(path, flags, mode),
+    }).catch((err: unknown) => {
+      throw asFileError(err, options.fileName, options.partPath);
     });
-    return new VerifiedDownload(options.fileName, part, options.expected);
+    return new VerifiedDownload(options.fileName, options.dir, part, options.expected);
   }
 
   get path(): string {
@@ -91,6 +99,14 @@ export class VerifiedDownload {
 
   /** Downloads what is missing from `source` and verifies the whole file. */
   async run(source: DataEndpoint, options: VerifiedRunOptions): Promise<VerifiedFile> {
+    try {
+      return await this.#run(source, options);
+    } catch (err) {
+      throw asFileError(err, this.fileName, this.#part.path);
+    }
+  }
+
+  async #run(source: DataEndpoint, options: VerifiedRunOptions): Promise<VerifiedFile> {
     const part = this.#part;
     const transfer = {
       fileName: this.fileName,
@@ -152,8 +168,12 @@ export class VerifiedDownload {
 
   /** Gives the verified part its final name (atomically; never over an existing file without `overwrite`). */
   async commit(finalPath: string, overwrite: boolean): Promise<void> {
-    await this.#part.close();
-    await commitFile(this.#part.path, finalPath, overwrite);
+    try {
+      await this.#part.close();
+      await this.#dir.commit(this.#part.path, finalPath, overwrite);
+    } catch (err) {
+      throw asFileError(err, this.fileName, finalPath);
+    }
   }
 
   /** Closes the part, keeping it on disk for a later resume. */
@@ -165,4 +185,17 @@ export class VerifiedDownload {
   discard(): Promise<void> {
     return this.#part.discard();
   }
+}
+
+/**
+ * A filesystem error as cldl's: a full disk is DiskFullError (an operator must free space), any
+ * other (permissions, a part removed behind cldl's back, a read-only volume) fails the download at
+ * once, naming the call and the path: retrying the same call on the same disk would fail the same way.
+ */
+function asFileError(err: unknown, fileName: string, path: string): unknown {
+  if (err instanceof CldlError || !(err instanceof Error)) return err;
+  const { code, syscall } = err as NodeJS.ErrnoException;
+  if (typeof syscall !== 'string') return err;
+  if (code === 'ENOSPC' || code === 'EDQUOT') return new DiskFullError(fileName, path, { cause: err });
+  return new TransferError('CLDL_FILE_IO', `${fileName}: ${syscall} failed on ${path}: ${err.message}`, { cause: err, fileName });
 }

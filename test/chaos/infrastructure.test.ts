@@ -54,7 +54,7 @@ describe('chaos: infrastructure', () => {
     const id = await c.enqueue('big.iso');
     const err = await c.client.waitForDownload(id, { timeoutMs: 60_000 }).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(DownloadFailedError);
-    expect((err as Error).message).toMatch(new RegExp(`no space left on the device holding ${disk.dir}/big.iso/big.iso.part`));
+    expect((err as Error).message).toMatch(new RegExp(`no space left on the device holding ${disk.dir}/big.iso/\\.big\\.iso\\.[0-9a-f]{12}\\.cldl-part`));
     const [session] = c.sim.inspect().sessions;
     expect(session!.state).toBe('ERROR');
     expect(session!.errorMessage).toMatch(/no space left on the device holding .*; free space there and retry the download/);

@@ -1,7 +1,9 @@
-import { writeFile, mkdir } from 'node:fs/promises';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { DownloadFailedError, InvalidRequestError } from '../../src/orchestrator/index.ts';
+import type { ItemSpec } from '../../src/simulator/index.ts';
+import { hashFile } from '../../src/transfer/index.ts';
 import { startHarness, type Harness } from '../support/harness.ts';
 
 let h: Harness | undefined;
@@ -119,5 +121,44 @@ describe('a download', () => {
     expect(err).toMatchObject({ field });
     expect((err as Error).message).toContain(reason);
     expect(await h.client.listDownloads()).toEqual([]);
+  });
+});
+
+describe('one destination, several downloads', () => {
+  // Two items that both hold disk.bin, queued at once to one directory with overwrite: each
+  // download writes its own part, the second waits while the first holds the file, and each
+  // reports the checksum of what was under the final name when it committed.
+  it('never mixes two downloads of one file name: the second waits, each reports what it committed', async () => {
+    const disk = (name: string, size: number): ItemSpec => ({ name, files: [{ name: 'disk.bin', size }] });
+    h = await startHarness({ simulator: { items: [disk('a', 6 * 1024 * 1024), disk('b', 6 * 1024 * 1024 + 1)] } });
+    h.sim.faults.add({ kind: 'bandwidth', bytesPerSecond: 24 * 1024 * 1024 });
+    const ids = await Promise.all(['a', 'b'].map((n) => h!.client.enqueueDownload({ libraryItemId: h!.sim.item(n).id, destination: 'shared', overwrite: true })));
+    const waited = new Set<string>();
+    const poll = setInterval(() => {
+      for (const id of ids) void h?.client.getDownload(id).then((s) => s?.lastError?.includes('is being written by download') && waited.add(id));
+    }, 20);
+    const results = await Promise.all(ids.map((id) => h!.client.waitForDownload(id, { timeoutMs: 30_000 })));
+    clearInterval(poll);
+    expect(waited.size).toBe(1);
+    const statuses = await Promise.all(ids.map((id) => h!.client.getDownload(id)));
+    const last = statuses[0]!.finishedAt! > statuses[1]!.finishedAt! ? 0 : 1;
+    const onDisk = await hashFile(path.join(h.root, 'shared', 'disk.bin'), 'sha1');
+    expect(results[last]!.files[0]).toMatchObject({ checksum: onDisk, verified: true });
+    expect(onDisk).toBe(await h.sim.fileChecksum(h.sim.item(['a', 'b'][last]!).id, 'disk.bin', 'SHA1'));
+    expect(await h.listDir('shared')).toEqual(['disk.bin']);
+  });
+
+  it("leaves someone else's X.part alone, and downloads an item holding both X and X.part", async () => {
+    const both: ItemSpec = { name: 'both', files: [{ name: 'x.iso', size: 100_000 }, { name: 'x.iso.part', size: 50_000 }] };
+    h = await startHarness({ simulator: { items: [both, ISO] } });
+    await mkdir(path.join(h.root, 'isos'));
+    await writeFile(path.join(h.root, 'isos', 'photon.iso.part'), 'not cldl\'s');
+    const iso = await h.client.enqueueDownload({ libraryItemId: h.sim.item('photon.iso').id, destination: 'isos' });
+    await h.client.waitForDownload(iso, { timeoutMs: 20_000 });
+    expect(await readFile(path.join(h.root, 'isos', 'photon.iso.part'), 'utf8')).toBe('not cldl\'s');
+    const pair = await h.client.enqueueDownload({ libraryItemId: h.sim.item('both').id, destination: 'both' });
+    await h.client.waitForDownload(pair, { timeoutMs: 20_000 });
+    expect(await h.listDir('both')).toEqual(['x.iso', 'x.iso.part']);
+    for (const f of ['x.iso', 'x.iso.part']) expect(await h.sha256(`both/${f}`)).toBe(await h.expectedSha256('both', f));
   });
 });

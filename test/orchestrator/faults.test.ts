@@ -3,7 +3,7 @@ import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { DownloadFailedError } from '../../src/orchestrator/index.ts';
 import type { ItemSpec } from '../../src/simulator/index.ts';
-import { startHarness, type Harness, type HarnessOptions } from '../support/harness.ts';
+import { startHarness, workerDefaults, type Harness, type HarnessOptions } from '../support/harness.ts';
 import { mountSmallDisk } from '../support/tmpfs.ts';
 
 let h: Harness | undefined;
@@ -129,13 +129,23 @@ describe('transient faults a download rides out', () => {
 });
 
 describe('errors that end a download', () => {
-  it('fails when vCenter cancels the session mid-transfer, removing the partial file', async () => {
-    const { wait } = await download({ simulator: { items: [BIG] } });
+  it('ends as canceled, with vCenter\'s word, when an admin cancels the session mid-transfer; the partial file goes', async () => {
+    const { id, wait } = await download({ simulator: { items: [BIG] } });
     h!.sim.faults.add({ kind: 'cancel-session', afterBytes: 4 * MB });
     const err = await wait().catch((e: unknown) => e);
     expect(err).toBeInstanceOf(DownloadFailedError);
-    expect((err as Error).message).toMatch(/vCenter reports download session .* as CANCELED/);
+    expect(err).toMatchObject({ state: 'canceled' });
+    expect((err as Error).message).toMatch(/canceled: vCenter reports download session .* as CANCELED/);
+    expect(await h!.client.getDownload(id)).toMatchObject({ state: 'canceled' });
     expect(await h!.listDir('out')).toEqual([]);
+    expect(h!.sim.inspect().calls['download_session.fail']).toBe(0);
+    expect(h!.sim.inspect().sessions[0]).toMatchObject({ state: 'CANCELED', gone: 'deleted' });
+  });
+
+  it('does not fail() a session that is gone; it fails the download with the reason', async () => {
+    const { wait } = await download({ simulator: { items: [BIG] }, worker: { job: { ...workerDefaults().job, maxSessionRenewals: 0 } } });
+    h!.sim.faults.add({ kind: 'expire-session', afterBytes: 4 * MB });
+    await expect(wait()).rejects.toThrow(/no longer exists on vCenter/);
     expect(h!.sim.inspect().calls['download_session.fail']).toBe(0);
   });
 
@@ -184,7 +194,7 @@ describe('errors that end a download', () => {
     cleanups.push(() => disk.unmount());
     h = await startHarness({ simulator: { items: [BIG] }, worker: { downloadRoot: disk.dir } });
     const id = await h.client.enqueueDownload({ libraryItemId: h.sim.item('big.iso').id, destination: 'out' });
-    await expect(h.client.waitForDownload(id, { timeoutMs: 30_000 })).rejects.toThrow(/no space left on the device holding .*big\.iso\.part while writing big\.iso/);
+    await expect(h.client.waitForDownload(id, { timeoutMs: 30_000 })).rejects.toThrow(/no space left on the device holding .*\/\.big\.iso\.[0-9a-f]{12}\.cldl-part while writing big\.iso/);
     expect(h.sim.inspect().sessions[0]!.errorMessage).toMatch(/no space left on the device holding/);
     expect(await readdir(path.join(disk.dir, 'out'))).toEqual([]);
   });

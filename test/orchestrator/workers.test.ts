@@ -1,6 +1,5 @@
 import { randomUUID } from 'node:crypto';
 import { stat } from 'node:fs/promises';
-import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterEach, describe, expect, it } from 'vitest';
 import { DownloadClient, DownloadFailedError, keysFor, type DownloadProgress } from '../../src/orchestrator/index.ts';
@@ -55,10 +54,29 @@ describe('cancellation', () => {
     expect(await canceled).toBe(id);
     await other.close();
     const [session] = h.sim.inspect().sessions;
-    expect(session!.state).toBe('CANCELED');
+    expect(session).toMatchObject({ state: 'CANCELED', gone: 'deleted' }); // canceled, then not left to linger
     expect(await h.listDir('out')).toEqual([]);
     expect(await h.client.getDownload(id)).toMatchObject({ state: 'canceled', attempt: 1 });
     expect(await h.client.cancelDownload(id)).toBe('finished');
+  });
+
+  it('cancels a download waiting out its backoff: its session ends and every part goes', async () => {
+    h = await startHarness({ simulator: { items: [item('big.iso', 40 * MB)] }, jobs: { attempts: 3, backoffMs: 60_000 } });
+    h.sim.faults.add({ kind: 'bandwidth', bytesPerSecond: 10 * MB });
+    const id = await h.client.enqueueDownload({ libraryItemId: h.sim.item('big.iso').id, destination: 'out' });
+    await untilBytes(h.client, id, 2 * MB);
+    // A transient failure: the job waits a minute before its next attempt, its session and part kept.
+    h.sim.faults.add({ kind: 'error', op: 'file.get', error: 'service_unavailable' });
+    h.sim.faults.add({ kind: 'reset', afterBytes: 0 });
+    await expect.poll(async () => (await h!.client.getDownload(id))?.state, { timeout: 20_000 }).toBe('queued');
+    expect(await h.partPath('out', 'big.iso')).toBeDefined();
+    expect(h.sim.inspect().sessions[0]).toMatchObject({ state: 'ACTIVE', gone: null });
+
+    expect(await h.client.cancelDownload(id)).toBe('canceling');
+    await expect(h.client.waitForDownload(id, { timeoutMs: 10_000 })).rejects.toMatchObject({ state: 'canceled' });
+    expect(await h.listDir('out')).toEqual([]);
+    expect(h.sim.inspect().sessions[0]).toMatchObject({ state: 'CANCELED', gone: 'deleted' });
+    expect(await h.redis.hlen(keysFor(h.prefix).sessions)).toBe(0);
   });
 
   it('sees a cancel flag set while no worker listened (a missed notice)', async () => {
@@ -154,7 +172,7 @@ describe('surviving failures', () => {
     const id = await h.client.enqueueDownload({ libraryItemId: h.sim.item('big.iso').id, destination: 'out' });
     await untilBytes(h.client, id, 2 * MB);
     await ownRedis.down();
-    const part = path.join(h.root, 'out', 'big.iso.part');
+    const part = (await h.partPath('out', 'big.iso'))!;
     await sleep(1800); // past 90% of the lock: the watchdog has aborted the job
     const stopped = (await stat(part)).size;
     await sleep(1000);
@@ -234,6 +252,8 @@ describe('orphaned sessions', () => {
   it("cancels and deletes sessions Redis records as cldl's that no live job owns, and never touches others", async () => {
     h = await startHarness({ simulator: { items: [item('a.iso', MB)] } });
     const itemId = h.sim.item('a.iso').id;
+    // The worker sweeps at start too: once that sweep is over, the orphan below is this test's to find.
+    expect(await h.worker.sweepOrphans()).toBe(0);
     const orphan = await h.vcenter.sessions.create(itemId, randomUUID());
     const foreign = await h.vcenter.sessions.create(itemId, randomUUID());
     await h.redis.hset(keysFor(h.prefix).sessions, `default/${orphan}`, 'job-that-is-gone');

@@ -26,6 +26,8 @@ export interface Harness {
   expectedSha256(itemName: string, fileName: string): Promise<string>;
   /** Every file under a destination, sorted, relative to it. */
   listDir(relative: string): Promise<string[]>;
+  /** The path of the part cldl keeps `fileName` in under a destination, once it exists. */
+  partPath(relative: string, fileName: string): Promise<string | undefined>;
   stop(): Promise<void>;
 }
 
@@ -120,6 +122,7 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
     sha256: (relative) => hashFile(path.join(root, relative), 'sha256'),
     expectedSha256: (itemName, fileName) => sim.fileChecksum(sim.item(itemName).id, fileName, 'SHA256'),
     listDir: async (relative) => (await readdir(path.join(root, relative)).catch(() => [] as string[])).sort(),
+    partPath: (relative, fileName) => findPart(path.join(root, relative), fileName),
     async stop() {
       await client.close();
       await Promise.all(workers.map((w) => w.close()));
@@ -130,4 +133,11 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
       if (ownRoot) await rm(root, { recursive: true, force: true });
     },
   };
+}
+
+/** cldl's part of `fileName` in `dir` (`.NAME.DIGEST.cldl-part`), if there is one. */
+export async function findPart(dir: string, fileName: string): Promise<string | undefined> {
+  const names = await readdir(dir).catch(() => [] as string[]);
+  const part = names.find((n) => n.startsWith(`.${fileName}.`) && /^\.[^/]+\.[0-9a-f]{12}\.cldl-part$/.test(n) && n.length === fileName.length + 24);
+  return part === undefined ? undefined : path.join(dir, part);
 }

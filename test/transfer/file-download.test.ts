@@ -74,6 +74,52 @@ describe('downloadFile', () => {
     expect(server!.requests[0]!.headers.range).toBeUndefined();
   });
 
+  it('stops at the listed size when a chunked answer sends junk past the end, and does not retry', async () => {
+    let sent = 0;
+    const junk = Buffer.alloc(1 << 20, 0x5a);
+    const source = await serve((_req, res) => {
+      res.writeHead(200); // chunked: no Content-Length to check against
+      res.write(FILE.data);
+      sent = FILE.data.length;
+      const pump = () => {
+        while (sent < FILE.data.length + 256 * junk.length) {
+          sent += junk.length;
+          if (!res.write(junk)) return void res.once('drain', pump);
+        }
+        res.end();
+      };
+      res.on('close', () => res.removeAllListeners('drain'));
+      pump();
+    });
+    const retries: RetryEvent[] = [];
+    const part = await openPart();
+    const err = await downloadFile(part, source, options({ onRetry: (e) => retries.push(e) })).catch((e: unknown) => e);
+    expect(err).toMatchObject({ code: 'CLDL_SIZE_EXCEEDED', retryable: false });
+    expect((err as Error).message).toMatch(`disk.vmdk: the server sent more than the ${FILE.data.length} bytes the file holds`);
+    expect(retries).toEqual([]);
+    expect(server!.requests).toHaveLength(1);
+    await part.close();
+    expect((await stat(part.path)).size).toBeLessThanOrEqual(FILE.data.length);
+    expect(sent).toBeLessThan(FILE.data.length + 64 * junk.length); // the connection was cut, not drained
+  });
+
+  it('resumes a chunked answer that ends short of the listed size', async () => {
+    let first = true;
+    const source = await serve((req, res) => {
+      if (!first) return serveBytes(req, res, FILE.data);
+      first = false;
+      res.writeHead(200);
+      res.end(FILE.data.subarray(0, 1_000_000));
+    });
+    const retries: RetryEvent[] = [];
+    const part = await openPart();
+    await downloadFile(part, source, options({ onRetry: (e) => retries.push(e) }));
+    expect(retries.map((r) => r.error.message)).toEqual([`disk.vmdk: the body ended after 1000000 of ${FILE.data.length} bytes`]);
+    expect(rangeStarts()).toEqual([1_000_000]);
+    expect(part.digests().sha1).toBe(FILE.sha1);
+    await part.close();
+  });
+
   it('resumes with Range after a connection reset, without hashing anything twice', async () => {
     let resets = 0;
     const source = await serve((req, res) => serveBytes(req, res, FILE.data, resets++ < 2 ? { resetAfter: 1_000_000 } : {}));
