@@ -211,11 +211,17 @@ export class DownloadClient extends EventEmitter<DownloadClientEvents> {
       events.on('progress', ({ jobId, data }) => this.emit('progress', jobId, data as DownloadProgress));
       events.on('completed', ({ jobId, returnvalue }) => this.emit('completed', jobId, returnvalue as unknown as DownloadResult));
       events.on('failed', ({ jobId, failedReason }) => {
-        // A failure BullMQ will retry is not an outcome; the state says what this one is.
-        void this.#store.get(jobId).then((s) => {
-          if (s?.state === 'canceled') this.emit('canceled', jobId, s.lastError ?? failedReason);
-          else if (s?.state === 'failed') this.emit('failed', jobId, s.lastError ?? failedReason);
-        });
+        // A failure BullMQ will retry is not an outcome; the state says what this one is. When the
+        // state cannot be read (the client closing, a corrupt record) nothing is emitted rather
+        // than a guess, as for an event missed across a reconnect: waitForDownload polls the state.
+        // Never a rejection: this runs inside other people's processes, where one ends them.
+        this.#store.get(jobId).then(
+          (s) => {
+            if (s?.state === 'canceled') this.emit('canceled', jobId, s.lastError ?? failedReason);
+            else if (s?.state === 'failed') this.emit('failed', jobId, s.lastError ?? failedReason);
+          },
+          () => undefined,
+        );
       });
       await events.waitUntilReady();
       return events;
