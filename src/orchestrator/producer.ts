@@ -48,6 +48,19 @@ export type CancelOutcome =
   | 'finished'
   | 'unknown';
 
+/** A download's record as clients see it. */
+export type PublicDownloadStatus = Omit<DownloadStatus, 'clientToken'>;
+
+/**
+ * The client token is the idempotency key a worker creates its vCenter session with (a successor
+ * that sends it again gets the same session). Only workers need it, and they read it from Redis:
+ * it has no business going further (to `cldl status`, the HTTP API, an application's own users).
+ */
+function withoutClientToken(status: DownloadStatus): PublicDownloadStatus {
+  const { clientToken: _token, ...rest } = status;
+  return rest;
+}
+
 const DEFAULT_PREFIX = '{cldl}';
 /** How long finished downloads stay visible unless `jobs.retentionSeconds` says otherwise: 7 days. */
 const DEFAULT_RETENTION_SECONDS = 7 * 86_400;
@@ -144,12 +157,14 @@ export class DownloadClient extends EventEmitter<DownloadClientEvents> {
     return 'canceling';
   }
 
-  getDownload(id: string): Promise<DownloadStatus | undefined> {
-    return this.#store.get(id);
+  /** The download's record, without the vCenter client token (see `withoutClientToken`). */
+  async getDownload(id: string): Promise<PublicDownloadStatus | undefined> {
+    const status = await this.#store.get(id);
+    return status && withoutClientToken(status);
   }
 
-  listDownloads(options: { state?: DownloadState; limit?: number } = {}): Promise<DownloadStatus[]> {
-    return this.#store.list(options);
+  async listDownloads(options: { state?: DownloadState; limit?: number } = {}): Promise<PublicDownloadStatus[]> {
+    return (await this.#store.list(options)).map(withoutClientToken);
   }
 
   /**
