@@ -40,7 +40,7 @@ interface Running {
   stop(): Promise<void>;
 }
 
-async function daemon(env: Record<string, string> = {}): Promise<Running> {
+async function daemon(env: Record<string, string> = {}, logger = createLogger({ level: 'silent', pretty: 'never' })): Promise<Running> {
   const prefix = testPrefix();
   const root = await mkdtemp(path.join(tmpdir(), 'cldl-root-'));
   const config = loadConfig({
@@ -57,7 +57,7 @@ async function daemon(env: Record<string, string> = {}): Promise<Running> {
       ...env,
     },
   });
-  const d = await startWorkerDaemon(config, createLogger({ level: 'silent', pretty: 'never' }));
+  const d = await startWorkerDaemon(config, logger);
   return {
     daemon: d,
     prefix,
@@ -258,6 +258,29 @@ describe('the HTTP API beyond loopback', () => {
     expect(res.json.error!.message).toMatch(/listens on 0\.0\.0\.0 without a token; set http.token/);
     expect((await call(url, 'GET', '/readyz')).status).toBe(200);
     expect((await call(url, 'GET', '/metrics')).status).toBe(200);
+  });
+});
+
+describe('start-up warnings', () => {
+  it('name a vCenter reached over plain http or without TLS verification', async () => {
+    let out = '';
+    const sink = new Writable({
+      write(chunk: Buffer, _e, cb) {
+        out += chunk.toString();
+        cb();
+      },
+    });
+    const d = await daemon({ VCENTER_INSECURE: 'true' }, createLogger({ level: 'warn', pretty: 'never', destination: sink }));
+    await d.stop();
+    const warnings = out
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as { level: number; msg: string })
+      .filter((l) => l.level === 40)
+      .map((l) => l.msg);
+    expect(warnings).toEqual(
+      expect.arrayContaining([expect.stringMatching(/^vCenter default is plain http \(http:\/\/127\.0\.0\.1:\d+\)/), expect.stringMatching(/^vCenter default has TLS verification off/)]),
+    );
   });
 });
 
