@@ -2,7 +2,7 @@ import { timingSafeEqual } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
 import { HttpError } from './http-error.ts';
 
-/**
+/*
  * What a request to /downloads must show before it is served. The threat is a web browser: any
  * page can make it send requests to 127.0.0.1, and the download API can overwrite files, cancel
  * jobs and read records.
@@ -15,6 +15,8 @@ import { HttpError } from './http-error.ts';
  *   nor any DELETE, and a script sending them cross-site needs a CORS preflight this server never
  *   grants. (A POST must be `application/json`, which a form cannot send either.)
  */
+
+/** The header a DELETE carries to show a script sent it, not a form; any non-empty value will do. */
 export const INTENT_HEADER = 'x-cldl-request';
 
 /** Loopback names, with any port: what a local client or an SSH tunnel says in Host. */
