@@ -1,6 +1,7 @@
 import path from 'node:path';
 import { Redis } from 'ioredis';
 import { loadConfig, type CldlConfig } from '../config/load-config.ts';
+import { maskCredentials } from '../config/mask-credentials.ts';
 import { createLogger } from '../logging/create-logger.ts';
 import { deleteKeysUnder, DownloadClient, DownloadWorker, MapVCenterRegistry, type DownloadResult } from '../orchestrator/index.ts';
 import { workerOptionsFrom } from '../service/worker-options.ts';
@@ -42,7 +43,7 @@ export async function runDemo(): Promise<number> {
   if (!(await redisAnswers(redisUrl))) {
     if (!redisServerInstalled()) {
       console.error(
-        `cldl demo needs Redis and none answers at ${redisUrl}: start one with \`docker compose up -d redis\` or your distribution's package (apt-get install redis-server), or point REDIS_URL at one.`,
+        `cldl demo needs Redis and none answers at ${maskCredentials(redisUrl)}: start one with \`docker compose up -d redis\` or your distribution's package (apt-get install redis-server), or point REDIS_URL at one.`,
       );
       return EXIT.failure;
     }
@@ -71,7 +72,7 @@ export async function runDemo(): Promise<number> {
   try {
     out('cldl demo: two Content Library items, downloaded by a cldl worker');
     out(`  vCenter    the built-in simulator at ${sim.url}, trusted by its certificate thumbprint ${sim.tls!.thumbprint.slice(0, 17)}…`);
-    out(`  Redis      ${redisUrl}${throwaway ? ' (a throwaway redis-server started for the demo)' : ''}, keys under ${prefix}`);
+    out(`  Redis      ${maskCredentials(redisUrl)}${throwaway ? ' (a throwaway redis-server started for the demo)' : ''}, keys under ${prefix}`);
     out(`  downloads  ${path.join(config.downloadRoot, 'demo')}`);
     out();
 

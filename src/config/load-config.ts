@@ -3,7 +3,8 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { z } from 'zod';
 import { ConfigError } from './config-error.ts';
-import { configSchema, type RawConfig, type RawVCenterConfig } from './schema.ts';
+import { maskCredentials, maskValue } from './mask-credentials.ts';
+import { configSchema, MIN_TOKEN_LENGTH, type RawConfig, type RawVCenterConfig } from './schema.ts';
 
 /** One vCenter, ready to connect: secrets and the CA bundle read from their files. */
 export type VCenterConfig = Omit<RawVCenterConfig, 'passwordFile' | 'caFile' | 'password'> & {
@@ -97,6 +98,10 @@ function resolve(raw: RawConfig, cwd: string, sources: Map<string, string>): Cld
     vcenters[name] = { ...rest, password: secret ?? '', ...(ca === undefined ? {} : { ca }) };
   }
   const token = raw.http.tokenFile !== undefined ? readSecret('http.tokenFile', raw.http.tokenFile) : raw.http.token;
+  // The schema holds http.token to the minimum; a token read from a file is held to the same one.
+  if (raw.http.tokenFile !== undefined && token !== undefined && token.length < MIN_TOKEN_LENGTH) {
+    problems.push(`http.tokenFile${from(sources, 'http.tokenFile')}: the token in ${raw.http.tokenFile} has ${token.length} characters; expected at least ${MIN_TOKEN_LENGTH}`);
+  }
   if (problems.length) throw new ConfigError(problems);
   return {
     ...raw,
@@ -125,6 +130,7 @@ const ENV: Array<[string, string, EnvKind]> = [
   ['VCENTER_PASSWORD', 'vcenters.default.password', 'string'],
   ['VCENTER_PASSWORD_FILE', 'vcenters.default.passwordFile', 'string'],
   ['VCENTER_INSECURE', 'vcenters.default.insecure', 'bool'],
+  ['VCENTER_ALLOW_PLAIN_HTTP', 'vcenters.default.allowPlainHttp', 'bool'],
   ['VCENTER_THUMBPRINT', 'vcenters.default.thumbprint', 'string'],
   ['VCENTER_CA_FILE', 'vcenters.default.caFile', 'string'],
   ['VCENTER_API', 'vcenters.default.api', 'string'],
@@ -140,10 +146,10 @@ function fromEnv(env: NodeJS.ProcessEnv, sources: Map<string, string>, problems:
     let value: unknown = raw;
     if (kind === 'int') {
       value = /^\d+$/.test(raw.trim()) ? Number(raw) : undefined;
-      if (value === undefined) problems.push(`${name}: ${JSON.stringify(raw)} is not a whole number`);
+      if (value === undefined) problems.push(`${name}: ${JSON.stringify(maskCredentials(raw))} is not a whole number`);
     } else if (kind === 'bool') {
       value = { true: true, '1': true, yes: true, false: false, '0': false, no: false }[raw.trim().toLowerCase()];
-      if (value === undefined) problems.push(`${name}: ${JSON.stringify(raw)} is not a boolean; expected true or false`);
+      if (value === undefined) problems.push(`${name}: ${JSON.stringify(maskCredentials(raw))} is not a boolean; expected true or false`);
     }
     if (value === undefined) continue;
     setPath(out, key, value);
@@ -161,7 +167,7 @@ function describeIssue(issue: z.core.$ZodIssue, merged: Json, sources: Map<strin
   }
   const key = issue.path.map(String).join('.');
   const value = getPath(merged, key);
-  const shown = value === undefined ? 'missing' : SECRET_KEYS.test(key) ? '<redacted>' : JSON.stringify(value);
+  const shown = value === undefined ? 'missing' : SECRET_KEYS.test(key) ? '<redacted>' : JSON.stringify(maskValue(value));
   return `${key}${from(sources, key)}: ${shown}; ${issue.message}`;
 }
 

@@ -14,6 +14,20 @@ const thumbprint = z
     error: 'expected a SHA-1 (or SHA-256) certificate thumbprint such as 3A:F1:…:09',
   });
 
+/** The admin API's bearer token, from http.token or http.tokenFile alike. */
+export const MIN_TOKEN_LENGTH = 16;
+
+/**
+ * Where plain http to a vCenter is allowed without asking: nothing crosses a network (the built-in
+ * simulator, a lab on this machine, a tunnel).
+ */
+const LOOPBACK_URL_HOSTS = new Set(['127.0.0.1', '[::1]', 'localhost']);
+
+function plainHttpAllowed(v: { url: string; allowPlainHttp: boolean }): boolean {
+  const url = URL.parse(v.url); // null: the url's own check has said so
+  return url?.protocol !== 'http:' || v.allowPlainHttp || LOOPBACK_URL_HOSTS.has(url.hostname);
+}
+
 const backoff = z.strictObject({ baseMs: ms.default(1000), maxMs: ms.default(30_000) });
 
 export const vcenterSchema = z
@@ -24,6 +38,7 @@ export const vcenterSchema = z
     passwordFile: z.string().optional(),
     api: z.enum(['auto', 'rest', 'api'], { error: 'expected auto, rest or api' }).default('auto'),
     insecure: z.boolean({ error: 'expected true or false' }).default(false),
+    allowPlainHttp: z.boolean({ error: 'expected true or false' }).default(false),
     thumbprint: thumbprint.optional(),
     caFile: z.string().optional(),
     dataHosts: z.array(z.string().min(1)).default([]),
@@ -38,6 +53,10 @@ export const vcenterSchema = z
   .refine((v) => v.password !== undefined || v.passwordFile !== undefined, {
     error: 'expected a password or a passwordFile (VCENTER_PASSWORD or VCENTER_PASSWORD_FILE)',
     path: ['password'],
+  })
+  .refine(plainHttpAllowed, {
+    error: 'plain http sends the vCenter login and session token in clear text: use https://, or set allowPlainHttp: true on this vCenter (VCENTER_ALLOW_PLAIN_HTTP=true for the default one)',
+    path: ['url'],
   });
 
 export const configSchema = z.strictObject({
@@ -53,7 +72,7 @@ export const configSchema = z.strictObject({
     .strictObject({
       host: z.string().min(1).default('127.0.0.1'),
       port: z.int({ error: 'expected a TCP port number' }).min(0).max(65_535, { error: 'expected a TCP port number (0-65535)' }).default(9464),
-      token: z.string().min(16, { error: 'expected at least 16 characters' }).optional(),
+      token: z.string().min(MIN_TOKEN_LENGTH, { error: `expected at least ${MIN_TOKEN_LENGTH} characters` }).optional(),
       tokenFile: z.string().optional(),
     })
     .default({ host: '127.0.0.1', port: 9464 }),

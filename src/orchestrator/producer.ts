@@ -48,6 +48,19 @@ export type CancelOutcome =
   | 'finished'
   | 'unknown';
 
+/** A download's record as clients see it. */
+export type PublicDownloadStatus = Omit<DownloadStatus, 'clientToken'>;
+
+/**
+ * The client token is the idempotency key a worker creates its vCenter session with (a successor
+ * that sends it again gets the same session). Only workers need it, and they read it from Redis:
+ * it has no business going further (to `cldl status`, the HTTP API, an application's own users).
+ */
+function withoutClientToken(status: DownloadStatus): PublicDownloadStatus {
+  const { clientToken: _token, ...rest } = status;
+  return rest;
+}
+
 const DEFAULT_PREFIX = '{cldl}';
 /** How long finished downloads stay visible unless `jobs.retentionSeconds` says otherwise: 7 days. */
 const DEFAULT_RETENTION_SECONDS = 7 * 86_400;
@@ -151,12 +164,14 @@ export class DownloadClient extends EventEmitter<DownloadClientEvents> {
     return 'canceling';
   }
 
-  getDownload(id: string): Promise<DownloadStatus | undefined> {
-    return this.#store.get(id);
+  /** The download's record, without the vCenter client token (see `withoutClientToken`). */
+  async getDownload(id: string): Promise<PublicDownloadStatus | undefined> {
+    const status = await this.#store.get(id);
+    return status && withoutClientToken(status);
   }
 
-  listDownloads(options: { state?: DownloadState; limit?: number } = {}): Promise<DownloadStatus[]> {
-    return this.#store.list(options);
+  async listDownloads(options: { state?: DownloadState; limit?: number } = {}): Promise<PublicDownloadStatus[]> {
+    return (await this.#store.list(options)).map(withoutClientToken);
   }
 
   /**
@@ -218,11 +233,17 @@ export class DownloadClient extends EventEmitter<DownloadClientEvents> {
       events.on('progress', ({ jobId, data }) => this.emit('progress', jobId, data as DownloadProgress));
       events.on('completed', ({ jobId, returnvalue }) => this.emit('completed', jobId, returnvalue as unknown as DownloadResult));
       events.on('failed', ({ jobId, failedReason }) => {
-        // A failure BullMQ will retry is not an outcome; the state says what this one is.
-        void this.#store.get(jobId).then((s) => {
-          if (s?.state === 'canceled') this.emit('canceled', jobId, s.lastError ?? failedReason);
-          else if (s?.state === 'failed') this.emit('failed', jobId, s.lastError ?? failedReason);
-        });
+        // A failure BullMQ will retry is not an outcome; the state says what this one is. When the
+        // state cannot be read (the client closing, a corrupt record) nothing is emitted rather
+        // than a guess, as for an event missed across a reconnect: waitForDownload polls the state.
+        // Never a rejection: this runs inside other people's processes, where one ends them.
+        this.#store.get(jobId).then(
+          (s) => {
+            if (s?.state === 'canceled') this.emit('canceled', jobId, s.lastError ?? failedReason);
+            else if (s?.state === 'failed') this.emit('failed', jobId, s.lastError ?? failedReason);
+          },
+          () => undefined,
+        );
       });
       await events.waitUntilReady();
       return events;

@@ -1,16 +1,17 @@
-import { timingSafeEqual } from 'node:crypto';
 import { once } from 'node:events';
 import http, { type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Logger } from 'pino';
 import { CldlError } from '../cldl-error.ts';
 import { DOWNLOAD_STATES, InvalidRequestError, isDownloadState, parseDownloadId, type DownloadClient, type Readiness } from '../orchestrator/index.ts';
+import { HttpError } from './http-error.ts';
 import type { Metrics } from './metrics.ts';
+import { requireBearer, requireIntentHeader, requireLoopbackHost } from './request-guards.ts';
 
 export interface AdminServerOptions {
   host: string;
   port: number;
-  /** Required on every /downloads call when set. */
+  /** Required on every /downloads call when set; without it /downloads answers only a loopback Host. */
   token?: string | undefined;
   /**
    * Serve /downloads at all. Off when the server listens beyond loopback without a token: health
@@ -33,24 +34,15 @@ export interface AdminServer {
 /** Large enough for a request with a 1 MB string to reach validation and be refused by name. */
 const MAX_BODY = 2 * 1024 * 1024;
 
-class HttpError extends Error {
-  readonly status: number;
-  readonly code: string;
-  readonly field: string | undefined;
-  constructor(status: number, code: string, message: string, field?: string) {
-    super(message);
-    this.status = status;
-    this.code = code;
-    this.field = field;
-  }
-}
-
 /**
  * The admin server of `cldl worker` (node:http): health for orchestrators, metrics for
  * Prometheus, and a small JSON API for producers that are not Node:
  *
  *   GET /livez · GET /readyz · GET /metrics
  *   POST /downloads (202 {id}) · GET /downloads[?state=&limit=] · GET /downloads/:id · DELETE /downloads/:id
+ *
+ * Health and metrics answer anyone (an orchestrator probes by the pod's address; they hold no ids,
+ * URLs or secrets); /downloads first passes the checks of request-guards.ts.
  */
 export async function startAdminServer(options: AdminServerOptions): Promise<AdminServer> {
   const server = http.createServer((req, res) => {
@@ -93,8 +85,9 @@ async function handle(req: IncomingMessage, res: ServerResponse, o: AdminServerO
     if (!o.api) {
       throw new HttpError(403, 'CLDL_API_DISABLED', `the download API is off: this server listens on ${o.host} without a token; set http.token (CLDL_HTTP_TOKEN) to enable it`);
     }
-    authorize(req, o.token);
-    const id = path === '/downloads' ? undefined : decodeURIComponent(path.slice('/downloads/'.length));
+    if (o.token === undefined) requireLoopbackHost(req);
+    else requireBearer(req, o.token);
+    const id = path === '/downloads' ? undefined : decodeId(path.slice('/downloads/'.length));
     if (id === undefined) {
       if (method === 'POST') return enqueue(req, res, o);
       return only(method, 'GET', async () => {
@@ -112,6 +105,7 @@ async function handle(req: IncomingMessage, res: ServerResponse, o: AdminServerO
       return json(res, 200, status);
     }
     if (method === 'DELETE') {
+      requireIntentHeader(req);
       const outcome = await o.client.cancelDownload(id);
       if (outcome === 'unknown') throw new HttpError(404, 'CLDL_NOT_FOUND', `no download ${id}`);
       return json(res, 202, { id, outcome });
@@ -149,13 +143,11 @@ async function enqueue(req: IncomingMessage, res: ServerResponse, o: AdminServer
   json(res, 202, { id: downloadId, status: `/downloads/${encodeURIComponent(downloadId)}` });
 }
 
-function authorize(req: IncomingMessage, token: string | undefined): void {
-  if (token === undefined) return;
-  const given = /^Bearer (.+)$/i.exec(req.headers.authorization ?? '')?.[1] ?? '';
-  const a = Buffer.from(given);
-  const b = Buffer.from(token);
-  if (a.length !== b.length || !timingSafeEqual(a, b)) {
-    throw new HttpError(401, 'CLDL_UNAUTHORIZED', 'a valid bearer token is required: Authorization: Bearer <token>');
+function decodeId(encoded: string): string {
+  try {
+    return decodeURIComponent(encoded);
+  } catch {
+    throw new HttpError(400, 'CLDL_INVALID_REQUEST', 'the id in the path is not valid percent-encoded UTF-8', 'id');
   }
 }
 

@@ -1,6 +1,8 @@
 import type { Logger } from 'pino';
 import { ConfigError } from '../config/config-error.ts';
+import { configWarnings } from '../config/config-warnings.ts';
 import { isLoopback, type CldlConfig } from '../config/load-config.ts';
+import { maskCredentials } from '../config/mask-credentials.ts';
 import { DownloadClient, DownloadRootError, DownloadWorker } from '../orchestrator/index.ts';
 import { startAdminServer, type AdminServer } from './admin-http.ts';
 import { Metrics } from './metrics.ts';
@@ -28,6 +30,7 @@ export async function startWorkerDaemon(config: CldlConfig, logger: Logger): Pro
     ]);
   }
 
+  for (const warning of configWarnings(config)) logger.warn(warning);
   const redis = connectRedis(config.redis, logger);
   // The vCenter clients report to the metrics, and the metrics read the worker they feed.
   const started: { worker?: DownloadWorker } = {};
@@ -67,7 +70,7 @@ export async function startWorkerDaemon(config: CldlConfig, logger: Logger): Pro
       prefix: config.redis.prefix,
       downloadRoot: config.downloadRoot,
       concurrency: config.worker.concurrency,
-      vcenters: Object.fromEntries(Object.entries(config.vcenters).map(([n, v]) => [n, v.url])),
+      vcenters: Object.fromEntries(Object.entries(config.vcenters).map(([n, v]) => [n, maskCredentials(v.url)])),
     },
     'cldl worker ready',
   );

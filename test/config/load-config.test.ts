@@ -3,7 +3,9 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { ConfigError } from '../../src/config/config-error.ts';
+import { configWarnings } from '../../src/config/config-warnings.ts';
 import { loadConfig } from '../../src/config/load-config.ts';
+import { maskCredentials } from '../../src/config/mask-credentials.ts';
 import { configSchema } from '../../src/config/schema.ts';
 import { repoRoot } from '../support/shared-tools.ts';
 
@@ -144,9 +146,71 @@ describe('loadConfig', () => {
     expect(load({ CLDL_HTTP_HOST: '0.0.0.0', CLDL_HTTP_TOKEN_FILE: 'token' }).http).toEqual({ host: '0.0.0.0', port: 9464, token: 'a-long-enough-token-for-tests' });
   });
 
+  it('applies the 16-character minimum to a token from a file too, naming the file and not the token', async () => {
+    await writeFile(path.join(dir, 'short'), 'qz\n');
+    await writeFile(path.join(dir, 'empty'), '');
+    expect(problems({ CLDL_HTTP_TOKEN_FILE: 'short' })).toEqual([
+      'http.tokenFile (from env CLDL_HTTP_TOKEN_FILE): the token in short has 2 characters; expected at least 16',
+    ]);
+    expect(problems({ CLDL_HTTP_TOKEN_FILE: 'empty' })).toEqual([
+      'http.tokenFile (from env CLDL_HTTP_TOKEN_FILE): the token in empty has 0 characters; expected at least 16',
+    ]);
+  });
+
+  it('never shows the password of a URL it refuses', async () => {
+    const redis = problems({ REDIS_URL: 'redis//admin:S3cret-pw@redis.example:6379' });
+    expect(redis).toEqual([
+      'redis.url (from env REDIS_URL): "redis//admin:***@redis.example:6379"; expected redis://[user:password@]host:port[/db] or rediss://…',
+    ]);
+    const vc = problems({ ...VC, VCENTER_URL: 'ftp://root:vmware1!@vc.lab.example' }).join('\n');
+    expect(vc).toContain('"ftp://root:***@vc.lab.example"');
+    expect(problems({ CLDL_HTTP_PORT: 'x:p4ss@y' })).toEqual(['CLDL_HTTP_PORT: "x:***@y" is not a whole number']);
+    await writeFile(path.join(dir, 'local.json'), JSON.stringify({ redis: { clusterNodes: ['default:Cl0ster-pw@10.0.0.1:7000'] } }));
+    expect(problems().join('\n')).not.toContain('Cl0ster-pw');
+  });
+
+  it('refuses a plain http vCenter beyond loopback unless told to allow it', () => {
+    expect(problems({ ...VC, VCENTER_URL: 'http://vc.lab.example' })).toEqual([
+      'vcenters.default.url (from env VCENTER_URL): "http://vc.lab.example"; plain http sends the vCenter login and session token in clear text: use https://, or set allowPlainHttp: true on this vCenter (VCENTER_ALLOW_PLAIN_HTTP=true for the default one)',
+    ]);
+    expect(load({ ...VC, VCENTER_URL: 'http://vc.lab.example', VCENTER_ALLOW_PLAIN_HTTP: 'true' }).vcenters.default).toMatchObject({ url: 'http://vc.lab.example', allowPlainHttp: true });
+    // The built-in simulator and lab set-ups on this machine: nothing crosses a network.
+    for (const url of ['http://127.0.0.1:8989', 'http://localhost', 'http://[::1]:8080']) {
+      expect(load({ ...VC, VCENTER_URL: url }).vcenters.default!.url).toBe(url);
+    }
+  });
+
   it('reports a CLDL_CONFIG that is missing or not JSON', async () => {
     expect(problems({ CLDL_CONFIG: 'missing.json' })[0]).toMatch(/^CLDL_CONFIG \(missing.json\): no such file /);
     await writeFile(path.join(dir, 'bad.json'), '{ "worker": ');
     expect(problems({ CLDL_CONFIG: 'bad.json' })[0]).toMatch(/^CLDL_CONFIG \(bad.json\): .*bad.json is not valid JSON/);
+  });
+});
+
+describe('maskCredentials', () => {
+  it.each([
+    ['redis://admin:pw@host:6379/0', 'redis://admin:***@host:6379/0'],
+    ['rediss://:pw@host', 'rediss://:***@host'],
+    ['redis://user:p@ss/w:rd@host', 'redis://user:***@host'],
+    ['user:pw@host', 'user:***@host'],
+    ['at redis://a:b@h and https://c:d@e', 'at redis://a:***@h and https://c:***@e'],
+    ['redis://user-only@host', 'redis://user-only@host'],
+    ['https://vc.example:443/path', 'https://vc.example:443/path'],
+  ])('%s → %s', (text, masked) => {
+    expect(maskCredentials(text)).toBe(masked);
+  });
+});
+
+describe('configWarnings', () => {
+  it('warns about TLS verification turned off and a plain http vCenter', () => {
+    const c = load({ ...VC, VCENTER_URL: 'http://127.0.0.1:8989' });
+    expect(configWarnings(c)).toEqual([
+      'vCenter default is plain http (http://127.0.0.1:8989): its login and session token cross in clear text; use https:// beyond a lab',
+    ]);
+    const insecure = load({ ...VC, VCENTER_INSECURE: 'true' });
+    expect(configWarnings(insecure)).toEqual([
+      'vCenter default has TLS verification off (insecure: true): anyone on the path can pose as it and receive its login; pin its certificate with thumbprint or trust its CA with caFile instead',
+    ]);
+    expect(configWarnings(load(VC))).toEqual([]);
   });
 });

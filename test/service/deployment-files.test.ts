@@ -28,9 +28,18 @@ const dockerfile = readFileSync(path.join(ROOT, 'Dockerfile'), 'utf8');
 /** The final stage's instructions: everything after the last FROM. */
 const runtimeStage = dockerfile.slice(dockerfile.lastIndexOf('\nFROM '));
 
-/** `${NAME:-default}` as docker compose substitutes it when NAME is unset. */
-function substitute(value: string): string {
-  return value.replace(/\$\{(\w+):-([^}]*)\}/g, (_m, _name: string, fallback: string) => fallback);
+/** `${NAME:-default}` and `${NAME:?message}` as docker compose substitutes them, given `vars`. */
+function substitute(value: string, vars: Record<string, string> = {}): string {
+  return value.replace(/\$\{(\w+)(?::([-?])([^}]*))?\}/g, (_m, name: string, kind: string | undefined, text: string) => {
+    const set = vars[name];
+    if (set) return set;
+    if (kind === '?') throw new Error(`required variable ${name} is missing a value: ${text}`);
+    return kind === '-' ? text : '';
+  });
+}
+
+function cldlEnvironment(vars: Record<string, string> = {}): Record<string, string> {
+  return Object.fromEntries(Object.entries(compose.services.cldl!.environment ?? {}).map(([k, v]) => [k, substitute(String(v), vars)]));
 }
 
 /** `ENV A=1 B=2` lines of the runtime stage. */
@@ -68,15 +77,20 @@ describe('docker-compose.yml', () => {
   it('gives the cldl worker only variables cldl reads, and a configuration it accepts', () => {
     const cldl = services.cldl!;
     expect(cldl.build).toBe('.');
-    const env = { ...dockerfileEnv(), ...Object.fromEntries(Object.entries(cldl.environment ?? {}).map(([k, v]) => [k, substitute(String(v))])) };
+    const env = { ...dockerfileEnv(), ...cldlEnvironment({ CLDL_HTTP_TOKEN: 'a-token-the-operator-chose' }) };
     const unknown = Object.keys(env).filter((k) => k !== 'NODE_ENV' && !ENVIRONMENT_VARIABLES.includes(k));
     expect(unknown).toEqual([]);
     const config = loadConfig({ env, cwd: ROOT });
     expect(config.vcenters.default).toMatchObject({ url: 'https://vcsim:8989', api: 'rest', insecure: true });
     // Bound beyond loopback, so the downloads API needs the token the file sets.
     expect(config.http.host).toBe('0.0.0.0');
-    expect(config.http.token).toBeTruthy();
+    expect(config.http.token).toBe('a-token-the-operator-chose');
     expect(config.downloadRoot).toBe('/downloads');
+  });
+
+  it('refuses to start without a token of the operator\'s own, saying how to set one', () => {
+    // A default token in a published file is everyone's token.
+    expect(() => cldlEnvironment()).toThrow(/CLDL_HTTP_TOKEN is missing a value: .*set CLDL_HTTP_TOKEN/);
   });
 
   it('starts the worker once Redis is healthy and the item is seeded, and keeps downloads on a volume', () => {

@@ -1,4 +1,5 @@
 import { copyFile, mkdtemp, rm } from 'node:fs/promises';
+import http from 'node:http';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { Writable } from 'node:stream';
@@ -12,6 +13,8 @@ import { connectRedis, dropPrefix, REDIS_URL, testPrefix } from '../support/redi
 import { repoRoot } from '../support/shared-tools.ts';
 
 const MB = 1024 * 1024;
+/** What a DELETE must carry: a header a cross-site HTML form cannot send. */
+const INTENT = { 'x-cldl-request': '1' };
 const ITEMS = [
   { name: 'small.iso', files: [{ name: 'small.iso', size: 2 * MB }] },
   { name: 'slow.iso', files: [{ name: 'slow.iso', size: 40 * MB }] },
@@ -37,7 +40,7 @@ interface Running {
   stop(): Promise<void>;
 }
 
-async function daemon(env: Record<string, string> = {}): Promise<Running> {
+async function daemon(env: Record<string, string> = {}, logger = createLogger({ level: 'silent', pretty: 'never' })): Promise<Running> {
   const prefix = testPrefix();
   const root = await mkdtemp(path.join(tmpdir(), 'cldl-root-'));
   const config = loadConfig({
@@ -54,7 +57,7 @@ async function daemon(env: Record<string, string> = {}): Promise<Running> {
       ...env,
     },
   });
-  const d = await startWorkerDaemon(config, createLogger({ level: 'silent', pretty: 'never' }));
+  const d = await startWorkerDaemon(config, logger);
   return {
     daemon: d,
     prefix,
@@ -85,6 +88,18 @@ async function call(base: string, method: string, p: string, body?: unknown, hea
   return { status: res.status, json: json as Record<string, unknown> & { error?: { code: string; field?: string; message: string } }, text, headers: res.headers };
 }
 
+/** A request with headers fetch() will not send (Host among them). */
+function raw(base: string, method: string, p: string, headers: Record<string, string> = {}): Promise<{ status: number; json: { error?: { code: string; field?: string; message: string } } & Record<string, unknown> }> {
+  return new Promise((resolve, reject) => {
+    const req = http.request(`${base}${p}`, { method, headers }, (res) => {
+      let text = '';
+      res.setEncoding('utf8').on('data', (c: string) => (text += c));
+      res.on('end', () => resolve({ status: res.statusCode!, json: (res.headers['content-type'] === 'application/json' ? JSON.parse(text) : {}) as never }));
+    });
+    req.on('error', reject).end();
+  });
+}
+
 describe('the admin HTTP server', () => {
   let d: Running;
   let url: string;
@@ -111,7 +126,7 @@ describe('the admin HTTP server', () => {
     expect(again).toMatchObject({ status: 202, json: { id: 'http-1' } });
     const listed = await call(url, 'GET', '/downloads?state=completed');
     expect((listed.json.downloads as Array<{ id: string }>).map((x) => x.id)).toContain('http-1');
-    expect(await call(url, 'DELETE', '/downloads/http-1')).toMatchObject({ status: 202, json: { outcome: 'finished' } });
+    expect(await call(url, 'DELETE', '/downloads/http-1', undefined, INTENT)).toMatchObject({ status: 202, json: { outcome: 'finished' } });
   });
 
   it.each([
@@ -138,10 +153,54 @@ describe('the admin HTTP server', () => {
     const huge = await call(url, 'POST', '/downloads', JSON.stringify({ libraryItemId: 'x'.repeat(3 * MB), destination: 'x' }));
     expect(huge).toMatchObject({ status: 413, json: { error: { code: 'CLDL_BODY_TOO_LARGE', field: 'body' } } });
     expect((await call(url, 'GET', '/downloads/nope')).status).toBe(404);
-    expect((await call(url, 'DELETE', '/downloads/nope')).status).toBe(404);
+    expect((await call(url, 'DELETE', '/downloads/nope', undefined, INTENT)).status).toBe(404);
     expect((await call(url, 'PUT', '/downloads/nope')).status).toBe(405);
     expect((await call(url, 'POST', '/livez')).status).toBe(405);
     expect((await call(url, 'GET', '/nothing-here')).status).toBe(404);
+  });
+
+  it('serves records without the vCenter client token', async () => {
+    const redis = connectRedis();
+    // Any record with a token will do: http-1 has completed, and its token stays in Redis.
+    expect(await redis.hget(`${d.prefix}:download:http-1`, 'clientToken')).toBeTruthy();
+    await redis.quit();
+    const one = await call(url, 'GET', '/downloads/http-1');
+    expect(one.json).toMatchObject({ id: 'http-1', state: 'completed' });
+    expect(one.text).not.toContain('clientToken');
+    expect((await call(url, 'GET', '/downloads')).text).not.toContain('clientToken');
+  });
+
+  it('answers a malformed percent-encoded id with 400', async () => {
+    for (const method of ['GET', 'DELETE']) {
+      const res = await raw(url, method, '/downloads/%E0%A4%A', INTENT);
+      expect(res).toMatchObject({ status: 400, json: { error: { code: 'CLDL_INVALID_REQUEST', field: 'id' } } });
+    }
+  });
+
+  // DNS rebinding: a page on evil.example whose name now resolves to 127.0.0.1 is same-origin with
+  // this server as far as the browser knows, but its requests still say Host: evil.example.
+  it('without a token, answers /downloads only to a loopback Host', async () => {
+    const port = new URL(url).port;
+    for (const host of ['evil.example', `evil.example:${port}`, '127.0.0.2', '10.0.0.1:9464', 'localhost.evil.example', `127.0.0.1.nip.io:${port}`]) {
+      for (const [method, p] of [['GET', '/downloads'], ['GET', '/downloads/http-1'], ['POST', '/downloads'], ['DELETE', '/downloads/http-1']] as const) {
+        const res = await raw(url, method, p, { host, 'content-type': 'application/json', ...INTENT });
+        expect(res.status, `${method} ${p} Host: ${host}`).toBe(421);
+        expect(res.json.error).toMatchObject({ code: 'CLDL_HOST_NOT_ALLOWED' });
+        expect(res.json.error!.message).toMatch(/only Host 127\.0\.0\.1, \[::1\] or localhost/);
+      }
+    }
+    for (const host of ['127.0.0.1', `127.0.0.1:${port}`, 'localhost', `LOCALHOST:${port}`, '[::1]', `[::1]:${port}`]) {
+      expect((await raw(url, 'GET', '/downloads/http-1', { host })).status, host).toBe(200);
+    }
+    // Health and metrics answer any Host: an orchestrator probes them by the pod's address.
+    for (const p of ['/livez', '/readyz', '/metrics']) expect((await raw(url, 'GET', p, { host: 'evil.example' })).status).toBe(200);
+  });
+
+  it('refuses a DELETE without X-CLDL-Request, which a cross-site form cannot send', async () => {
+    const res = await call(url, 'DELETE', '/downloads/http-1');
+    expect(res).toMatchObject({ status: 403, json: { error: { code: 'CLDL_HEADER_REQUIRED', field: 'x-cldl-request' } } });
+    expect(res.json.error!.message).toMatch(/X-CLDL-Request: 1/);
+    expect((await call(url, 'DELETE', '/downloads/http-1', undefined, INTENT)).status).toBe(202);
   });
 
   it('exposes the metrics, with no ids or URLs as labels', async () => {
@@ -181,7 +240,12 @@ describe('the HTTP API beyond loopback', () => {
     expect((await call(url, 'POST', '/downloads', body)).status).toBe(401);
     expect((await call(url, 'POST', '/downloads', body, { authorization: 'Bearer wrong-token-of-some-length' })).status).toBe(401);
     expect((await call(url, 'GET', '/downloads/x', undefined, { authorization: `Basic ${token}` })).status).toBe(401);
-    expect((await call(url, 'POST', '/downloads', body, { authorization: `Bearer ${token}` })).status).toBe(202);
+    const posted = await call(url, 'POST', '/downloads', body, { authorization: `Bearer ${token}` });
+    expect(posted.status).toBe(202);
+    // A token stands for the Host rule and the DELETE header: a browser cannot send it cross-site.
+    const id = posted.json.id as string;
+    expect((await raw(url, 'GET', `/downloads/${id}`, { host: 'cldl.example', authorization: `Bearer ${token}` })).status).toBe(200);
+    expect((await raw(url, 'DELETE', `/downloads/${id}`, { host: 'cldl.example', authorization: `Bearer ${token}` })).status).toBe(202);
     expect((await call(url, 'GET', '/readyz')).status).toBe(200);
     expect((await call(url, 'GET', '/metrics')).status).toBe(200);
   });
@@ -194,6 +258,29 @@ describe('the HTTP API beyond loopback', () => {
     expect(res.json.error!.message).toMatch(/listens on 0\.0\.0\.0 without a token; set http.token/);
     expect((await call(url, 'GET', '/readyz')).status).toBe(200);
     expect((await call(url, 'GET', '/metrics')).status).toBe(200);
+  });
+});
+
+describe('start-up warnings', () => {
+  it('name a vCenter reached over plain http or without TLS verification', async () => {
+    let out = '';
+    const sink = new Writable({
+      write(chunk: Buffer, _e, cb) {
+        out += chunk.toString();
+        cb();
+      },
+    });
+    const d = await daemon({ VCENTER_INSECURE: 'true' }, createLogger({ level: 'warn', pretty: 'never', destination: sink }));
+    await d.stop();
+    const warnings = out
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as { level: number; msg: string })
+      .filter((l) => l.level === 40)
+      .map((l) => l.msg);
+    expect(warnings).toEqual(
+      expect.arrayContaining([expect.stringMatching(/^vCenter default is plain http \(http:\/\/127\.0\.0\.1:\d+\)/), expect.stringMatching(/^vCenter default has TLS verification off/)]),
+    );
   });
 });
 
