@@ -1,4 +1,5 @@
 import { CldlError, type CldlErrorOptions } from '../cldl-error.ts';
+import { redactUri } from './redact-uri.ts';
 
 /** The standard vAPI error types (`com.vmware.vapi.std.errors.*`), in the /rest spelling. */
 export type VapiErrorType =
@@ -122,17 +123,23 @@ export class ThumbprintMismatchError extends CldlError {
   }
 }
 
+/** Which rule a refused download endpoint broke (see DataEndpointPolicy). */
+export type DataEndpointRule = 'malformed' | 'scheme' | 'host';
+
 /**
- * A download endpoint on a host that is not the vCenter's: sending it our API session token would
- * hand our vCenter credentials to whoever runs that host.
+ * A download endpoint we will not send our API session token to: not a URL, not encrypted while
+ * the vCenter is (`scheme`), or on a host and port that are neither the vCenter's nor in its
+ * `dataHosts` (`host`). The token would hand our vCenter session to whoever runs or watches it.
  */
 export class DataEndpointRejectedError extends CldlError {
-  constructor(uri: string, allowed: readonly string[]) {
-    super(
-      'CLDL_DATA_ENDPOINT_REJECTED',
-      `download endpoint ${uri} is not on an allowed host (${allowed.join(', ')}); ` +
-        `add its host to the vCenter's dataHosts setting if it is trusted`,
-    );
+  readonly rule: DataEndpointRule;
+  /** The endpoint without user info, query or fragment. */
+  readonly endpoint: string;
+  constructor(uri: string, rule: DataEndpointRule, reason: string) {
+    const endpoint = redactUri(uri);
+    super('CLDL_DATA_ENDPOINT_REJECTED', `download endpoint ${endpoint} refused: ${reason}`);
+    this.rule = rule;
+    this.endpoint = endpoint;
   }
 }
 
