@@ -97,6 +97,34 @@ export class VapiProtocolError extends CldlError {
   }
 }
 
+/**
+ * A vAPI answer (success or error) longer than the vCenter's `maxResponseBytes`: the client hung up
+ * rather than hold it in memory. The same call would get the same answer, so it is not retried.
+ */
+export class ResponseTooLargeError extends CldlError {
+  readonly operation: string;
+  readonly vcenter: string;
+  readonly status: number;
+  readonly limitBytes: number;
+  constructor(init: { operation: string; vcenter: string; status: number; limitBytes: number }) {
+    super(
+      'CLDL_RESPONSE_TOO_LARGE',
+      `${init.operation}: vCenter ${init.vcenter} answered HTTP ${init.status} with a body over the ${bytes(init.limitBytes)} cap ` +
+        `(maxResponseBytes); not reading it`,
+    );
+    this.operation = init.operation;
+    this.vcenter = init.vcenter;
+    this.status = init.status;
+    this.limitBytes = init.limitBytes;
+  }
+}
+
+function bytes(n: number): string {
+  if (n >= 1024 * 1024 && n % (1024 * 1024) === 0) return `${n / (1024 * 1024)} MiB`;
+  if (n >= 1024 && n % 1024 === 0) return `${n / 1024} KiB`;
+  return `${n} bytes`;
+}
+
 /** vCenter refused the configured credentials. Retrying with the same ones cannot help. */
 export class LoginError extends CldlError {
   constructor(message: string, options: CldlErrorOptions = {}) {

@@ -1,4 +1,5 @@
 import type { Agent, Dispatcher } from 'undici';
+import { CldlError } from '../cldl-error.ts';
 import { VapiClient } from './client.ts';
 import { DownloadSessionFiles } from './download-session-file.ts';
 import { DownloadSessions } from './download-session.ts';
@@ -34,6 +35,11 @@ export interface VCenterOptions {
   connections?: { api?: number; data?: number };
   timeouts?: { connectMs?: number; headersMs?: number; bodyIdleMs?: number; requestMs?: number };
   apiSessionKeepAliveMs?: number;
+  /**
+   * Longest vAPI answer read, in bytes (default 8 MiB; real answers are a few KiB). A longer one,
+   * success or error, fails the call with ResponseTooLargeError, unread: memory stays bounded.
+   */
+  maxResponseBytes?: number;
   /** Per-call retries of transient vAPI failures. */
   retry?: { attempts?: number; baseMs?: number; maxMs?: number };
   logger?: ClientLogger;
@@ -51,6 +57,7 @@ export interface DataEndpoint {
 }
 
 const SESSION_HEADER = 'vmware-api-session-id';
+const DEFAULT_MAX_RESPONSE_BYTES = 8 * 1024 * 1024;
 
 /**
  * One configured vCenter: its API session, its connection pools and the three services a download
@@ -78,6 +85,9 @@ export class VCenterClient {
     this.url = options.url;
     this.#origin = new URL(options.url).origin;
     this.#dataPolicy = new DataEndpointPolicy(this.name, options.url, options.dataHosts ?? []);
+    if (options.maxResponseBytes !== undefined && !(Number.isSafeInteger(options.maxResponseBytes) && options.maxResponseBytes > 0)) {
+      throw new CldlError('CLDL_INVALID_ARGUMENT', `vCenter ${this.name}: maxResponseBytes must be a whole number of bytes, 1 or more`);
+    }
     const t = options.timeouts ?? {};
     const agent = (connections: number, tls: TlsOptions) =>
       createAgent({
@@ -98,6 +108,7 @@ export class VCenterClient {
       api: options.api ?? 'auto',
       dispatcher: this.#apiAgent,
       requestTimeoutMs: t.requestMs ?? 60_000,
+      maxResponseBytes: options.maxResponseBytes ?? DEFAULT_MAX_RESPONSE_BYTES,
       apiSessionKeepAliveMs: options.apiSessionKeepAliveMs ?? 5 * 60_000,
       retry: { attempts: options.retry?.attempts ?? 4, baseMs: options.retry?.baseMs ?? 250, maxMs: options.retry?.maxMs ?? 4_000 },
       logger: options.logger,
