@@ -9,6 +9,7 @@ import { isVapiError, LoginError, ResponseTooLargeError, VapiConnectionError, Va
 import type { ClientLogger, VapiCallEvent } from './logger.ts';
 import { restDialect } from './rest-dialect.ts';
 import { withRetry, type RetryOptions } from './retry.ts';
+import { ServerClock } from './server-clock.ts';
 import { asTlsVerificationError } from './tls.ts';
 import type { ApiDialectName } from './types.ts';
 
@@ -41,6 +42,8 @@ const DIALECTS: Record<ApiDialectName, Dialect> = { rest: restDialect, api: apiD
 export class VapiClient {
   readonly vcenter: string;
   readonly session: ApiSession;
+  /** vCenter's clock, from the Date header of every answer (errors included). */
+  readonly clock = new ServerClock();
   readonly #options: VapiClientOptions;
   readonly #origin: string;
   readonly #prefix: string;
@@ -115,6 +118,7 @@ export class VapiClient {
 
     let status: number;
     let text: string | undefined;
+    const sentAt = Date.now();
     try {
       const res = await this.#options.dispatcher.request({
         origin: this.#origin,
@@ -125,6 +129,7 @@ export class VapiClient {
         signal: combined,
       });
       status = res.statusCode;
+      this.clock.observe(res.headers.date, sentAt, Date.now());
       text = await readCapped(res, this.#options.maxResponseBytes);
     } catch (err) {
       this.#emit(op, 'connection', started);

@@ -132,6 +132,15 @@ export class VCenterClient {
     return this.#vapi.run((d) => d.sessionInfo(), signal);
   }
 
+  /**
+   * Milliseconds since the epoch on vCenter's clock (from the Date header of its latest answer;
+   * our own clock until one came). Compare times vCenter reports, such as a download session's
+   * `expirationTime`, with this, not with `Date.now()`: the two clocks may be minutes apart.
+   */
+  serverNow(): number {
+    return this.#vapi.clock.now();
+  }
+
   /** Keeps the API session alive (see ApiSession) until the returned function is called. */
   hold(): () => void {
     return this.#vapi.session.hold();

@@ -123,7 +123,9 @@ describe('download endpoints of an https: vCenter', () => {
     const err = thrown(() => c.dataEndpoint({ uri: `${vcenter.url}/data/photon.iso?ticket=x`, sslCertificateThumbprint: '12:34' }));
     expect(err).toBeInstanceOf(VapiProtocolError);
     expect(err).toMatchObject({ retryable: false });
-    expect((err as Error).message).toContain(`download endpoint https://127.0.0.1:${port(vcenter)}/data/photon.iso?… has a malformed ssl_certificate_thumbprint`);
+    expect((err as Error).message).toContain(
+      `download endpoint https://127.0.0.1:${port(vcenter)}/data/photon.iso?… has a malformed ssl_certificate_thumbprint "12:34"`,
+    );
   });
 });
 
