@@ -49,6 +49,7 @@ export const vcenterSchema = z
       .default({ connectMs: 10_000, headersMs: 60_000, bodyIdleMs: 60_000, requestMs: 60_000 }),
     retry: z.strictObject({ attempts: count.default(4), baseMs: ms.default(250), maxMs: ms.default(4000) }).default({ attempts: 4, baseMs: 250, maxMs: 4000 }),
     apiSessionKeepAliveMs: ms.default(300_000),
+    maxResponseBytes: count.default(8 * 1024 * 1024),
   })
   .refine((v) => v.password !== undefined || v.passwordFile !== undefined, {
     error: 'expected a password or a passwordFile (VCENTER_PASSWORD or VCENTER_PASSWORD_FILE)',

@@ -21,6 +21,7 @@ export function buildVCenters(config: CldlConfig, logger: Logger, onCall?: (e: V
           timeouts: v.timeouts,
           retry: v.retry,
           apiSessionKeepAliveMs: v.apiSessionKeepAliveMs,
+          maxResponseBytes: v.maxResponseBytes,
           logger: logger.child({ vcenter: name }),
           ...(onCall ? { onCall } : {}),
         }),

@@ -4,10 +4,12 @@ import { CldlError } from '../cldl-error.ts';
 import { apiDialect } from './api-dialect.ts';
 import { ApiSession } from './api-session.ts';
 import type { Dialect, VapiOperation } from './dialect.ts';
-import { isVapiError, LoginError, VapiConnectionError, VapiError, VapiProtocolError } from './errors.ts';
+import { readCapped } from './capped-body.ts';
+import { isVapiError, LoginError, ResponseTooLargeError, VapiConnectionError, VapiError, VapiProtocolError } from './errors.ts';
 import type { ClientLogger, VapiCallEvent } from './logger.ts';
 import { restDialect } from './rest-dialect.ts';
 import { withRetry, type RetryOptions } from './retry.ts';
+import { ServerClock } from './server-clock.ts';
 import { asTlsVerificationError } from './tls.ts';
 import type { ApiDialectName } from './types.ts';
 
@@ -22,6 +24,8 @@ export interface VapiClientOptions {
   api: ApiDialectName | 'auto';
   dispatcher: Dispatcher;
   requestTimeoutMs: number;
+  /** Longest answer body read, success or error; a longer one fails the call (ResponseTooLargeError). */
+  maxResponseBytes: number;
   apiSessionKeepAliveMs: number;
   /** Transient failures (503, resets) of a call are retried this way before the caller sees them. */
   retry: RetryOptions;
@@ -38,6 +42,8 @@ const DIALECTS: Record<ApiDialectName, Dialect> = { rest: restDialect, api: apiD
 export class VapiClient {
   readonly vcenter: string;
   readonly session: ApiSession;
+  /** vCenter's clock, from the Date header of every answer (errors included). */
+  readonly clock = new ServerClock();
   readonly #options: VapiClientOptions;
   readonly #origin: string;
   readonly #prefix: string;
@@ -111,7 +117,8 @@ export class VapiClient {
     const combined = signal ? AbortSignal.any([signal, timeout]) : timeout;
 
     let status: number;
-    let text: string;
+    let text: string | undefined;
+    const sentAt = Date.now();
     try {
       const res = await this.#options.dispatcher.request({
         origin: this.#origin,
@@ -122,7 +129,8 @@ export class VapiClient {
         signal: combined,
       });
       status = res.statusCode;
-      text = await res.body.text();
+      this.clock.observe(res.headers.date, sentAt, Date.now());
+      text = await readCapped(res, this.#options.maxResponseBytes);
     } catch (err) {
       this.#emit(op, 'connection', started);
       if (signal?.aborted) throw signal.reason;
@@ -137,6 +145,10 @@ export class VapiClient {
       );
     }
 
+    if (text === undefined) {
+      this.#emit(op, 'error', started, status);
+      throw new ResponseTooLargeError({ operation: op.name, vcenter: this.vcenter, status, limitBytes: this.#options.maxResponseBytes });
+    }
     if (status < 200 || status >= 300) {
       const error = this.#error(dialect, op, status, text);
       this.#emit(op, error.errorType === 'unauthenticated' ? 'unauthenticated' : 'error', started, status);

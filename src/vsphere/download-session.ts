@@ -24,6 +24,14 @@ export class DownloadSessions {
     return this.#vapi.run((d) => d.createDownloadSession(libraryItemId, clientToken), signal);
   }
 
+  /**
+   * Milliseconds since the epoch on vCenter's clock, the clock `expirationTime` is on: time left is
+   * `expirationTime - serverNow()`, whatever the worker's clock says (see VCenterClient.serverNow).
+   */
+  serverNow(): number {
+    return this.#vapi.clock.now();
+  }
+
   get(id: string, signal?: AbortSignal): Promise<DownloadSessionInfo> {
     requireText('id', id);
     return this.#vapi.run((d) => d.getDownloadSession(id), signal);

@@ -1,4 +1,5 @@
 import { CldlError, type CldlErrorOptions } from '../cldl-error.ts';
+import { redactUri } from './redact-uri.ts';
 
 /** The standard vAPI error types (`com.vmware.vapi.std.errors.*`), in the /rest spelling. */
 export type VapiErrorType =
@@ -96,6 +97,34 @@ export class VapiProtocolError extends CldlError {
   }
 }
 
+/**
+ * A vAPI answer (success or error) longer than the vCenter's `maxResponseBytes`: the client hung up
+ * rather than hold it in memory. The same call would get the same answer, so it is not retried.
+ */
+export class ResponseTooLargeError extends CldlError {
+  readonly operation: string;
+  readonly vcenter: string;
+  readonly status: number;
+  readonly limitBytes: number;
+  constructor(init: { operation: string; vcenter: string; status: number; limitBytes: number }) {
+    super(
+      'CLDL_RESPONSE_TOO_LARGE',
+      `${init.operation}: vCenter ${init.vcenter} answered HTTP ${init.status} with a body over the ${bytes(init.limitBytes)} cap ` +
+        `(maxResponseBytes); not reading it`,
+    );
+    this.operation = init.operation;
+    this.vcenter = init.vcenter;
+    this.status = init.status;
+    this.limitBytes = init.limitBytes;
+  }
+}
+
+function bytes(n: number): string {
+  if (n >= 1024 * 1024 && n % (1024 * 1024) === 0) return `${n / (1024 * 1024)} MiB`;
+  if (n >= 1024 && n % 1024 === 0) return `${n / 1024} KiB`;
+  return `${n} bytes`;
+}
+
 /** vCenter refused the configured credentials. Retrying with the same ones cannot help. */
 export class LoginError extends CldlError {
   constructor(message: string, options: CldlErrorOptions = {}) {
@@ -122,17 +151,23 @@ export class ThumbprintMismatchError extends CldlError {
   }
 }
 
+/** Which rule a refused download endpoint broke (see DataEndpointPolicy). */
+export type DataEndpointRule = 'malformed' | 'scheme' | 'host';
+
 /**
- * A download endpoint on a host that is not the vCenter's: sending it our API session token would
- * hand our vCenter credentials to whoever runs that host.
+ * A download endpoint we will not send our API session token to: not a URL, not encrypted while
+ * the vCenter is (`scheme`), or on a host and port that are neither the vCenter's nor in its
+ * `dataHosts` (`host`). The token would hand our vCenter session to whoever runs or watches it.
  */
 export class DataEndpointRejectedError extends CldlError {
-  constructor(uri: string, allowed: readonly string[]) {
-    super(
-      'CLDL_DATA_ENDPOINT_REJECTED',
-      `download endpoint ${uri} is not on an allowed host (${allowed.join(', ')}); ` +
-        `add its host to the vCenter's dataHosts setting if it is trusted`,
-    );
+  readonly rule: DataEndpointRule;
+  /** The endpoint without user info, query or fragment. */
+  readonly endpoint: string;
+  constructor(uri: string, rule: DataEndpointRule, reason: string) {
+    const endpoint = redactUri(uri);
+    super('CLDL_DATA_ENDPOINT_REJECTED', `download endpoint ${endpoint} refused: ${reason}`);
+    this.rule = rule;
+    this.endpoint = endpoint;
   }
 }
 

@@ -1,5 +1,6 @@
 import { TLSSocket } from 'node:tls';
 import { Agent, buildConnector } from 'undici';
+import { CldlError } from '../cldl-error.ts';
 import { ThumbprintMismatchError, TlsVerificationError } from './errors.ts';
 
 export interface TlsOptions {
@@ -26,7 +27,7 @@ export interface AgentOptions {
 export function normalizeThumbprint(thumbprint: string): string {
   const hex = thumbprint.replace(/[^0-9a-f]/gi, '').toUpperCase();
   if (hex.length !== 40 && hex.length !== 64) {
-    throw new RangeError(`not a SHA-1 or SHA-256 certificate thumbprint: ${thumbprint}`);
+    throw new CldlError('CLDL_INVALID_ARGUMENT', `not a SHA-1 or SHA-256 certificate thumbprint: ${thumbprint}`);
   }
   return hex.match(/../g)!.join(':');
 }

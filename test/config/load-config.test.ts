@@ -103,6 +103,7 @@ describe('loadConfig', () => {
     expect(Object.keys(c.vcenters)).toEqual(['east', 'west']);
     expect(c.vcenters.east!.ca).toContain('BEGIN CERTIFICATE');
     expect(c.vcenters.west!.connections).toEqual({ api: 4, data: 16 });
+    expect(c.vcenters.west!.maxResponseBytes).toBe(8 * 1024 * 1024);
   });
 
   it('names the key, where the value came from, the problem and the form expected', () => {

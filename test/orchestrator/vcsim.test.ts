@@ -38,7 +38,8 @@ describe.skipIf('missing' in located)('a download from govmomi vcsim', () => {
     await writeFile(path.join(seed, 'tiny', 'tiny.mf'), Object.entries(files).map(([n, d]) => `SHA1(${n})= ${sha1(d)}\n`).join(''));
     vcsim = await startVcsim((located as { bin: string }).bin, seed);
     proxy = await startSpecProxy(vcsim.url);
-    vcenter = new VCenterClient({ url: proxy.url, username: vcsim.user, password: vcsim.password, api: 'rest' });
+    // The proxy forwards vAPI calls; vcsim's data URLs name vcsim's own port.
+    vcenter = new VCenterClient({ url: proxy.url, username: vcsim.user, password: vcsim.password, api: 'rest', dataHosts: [new URL(vcsim.url).host] });
     worker = await DownloadWorker.start({
       ...workerDefaults(),
       redis,

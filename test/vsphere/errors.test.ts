@@ -7,6 +7,7 @@ import {
   FilePreparationError,
   isRetryableVapiError,
   LoginError,
+  ResponseTooLargeError,
   ThumbprintMismatchError,
   TlsVerificationError,
   VapiConnectionError,
@@ -197,7 +198,8 @@ describe('the error table', () => {
     [new FilePreparationError('CLDL_PREPARE_TIMEOUT', 'f', 'm'), 'CLDL_PREPARE_TIMEOUT', true],
     [new ThumbprintMismatchError('h', 'A', 'B'), 'CLDL_TLS_THUMBPRINT_MISMATCH', false],
     [new TlsVerificationError('https://h', 'DEPTH_ZERO_SELF_SIGNED_CERT', { cause }), 'CLDL_TLS_VERIFY_FAILED', false],
-    [new DataEndpointRejectedError('https://evil/x', ['vc']), 'CLDL_DATA_ENDPOINT_REJECTED', false],
+    [new DataEndpointRejectedError('https://evil/x?t=1', 'host', 'm'), 'CLDL_DATA_ENDPOINT_REJECTED', false],
+    [new ResponseTooLargeError({ operation: 'op', vcenter: 'vc', status: 200, limitBytes: 8 }), 'CLDL_RESPONSE_TOO_LARGE', false],
   ];
   it.each(rows)('%o has its code and retryability', (err, code, retryable) => {
     expect(err).toBeInstanceOf(CldlError);

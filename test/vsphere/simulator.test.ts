@@ -26,7 +26,8 @@ describe.each(['api', 'rest'] as const)('VCenterClient against the simulator (/%
       ],
     });
     proxy = await startSpecProxy(sim.url);
-    client = new VCenterClient({ url: proxy.url, username: 'user', password: 'pass', api, onCall: (e) => calls.push(e) });
+    // The proxy forwards vAPI calls; the simulator's data URLs name its own port.
+    client = new VCenterClient({ url: proxy.url, username: 'user', password: 'pass', api, dataHosts: [new URL(sim.url).host], onCall: (e) => calls.push(e) });
   });
 
   afterEach(async () => {

@@ -69,6 +69,7 @@ describe('TLS to vCenter', () => {
 
   it('rejects a malformed thumbprint with a clear error', () => {
     expect(() => normalizeThumbprint('12:34')).toThrow(/not a SHA-1 or SHA-256 certificate thumbprint: 12:34/);
+    expect(() => normalizeThumbprint('12:34')).toThrow(expect.objectContaining({ code: 'CLDL_INVALID_ARGUMENT', retryable: false }));
   });
 });
 
@@ -91,7 +92,7 @@ describe('download endpoints', () => {
   it('never sends the session token to a host that is not the vCenter', () => {
     const c = connect({ tls: { insecure: true } });
     expect(() => c.dataEndpoint({ uri: 'https://attacker.example/steal' })).toThrow(DataEndpointRejectedError);
-    expect(() => c.dataEndpoint({ uri: 'https://attacker.example/steal' })).toThrow(/not on an allowed host \(127\.0\.0\.1\)/);
+    expect(() => c.dataEndpoint({ uri: 'https://attacker.example/steal' })).toThrow(/not on an allowed host and port \(127\.0\.0\.1:\d+\)/);
     expect(() => c.dataEndpoint({ uri: 'file:///etc/passwd' })).toThrow(DataEndpointRejectedError);
     const allowed = new VCenterClient({ url: server.url, username: 'u', password: 'p', dataHosts: ['esx1.lab'] });
     expect(allowed.dataEndpoint({ uri: 'https://esx1.lab/data' }).url).toBe('https://esx1.lab/data');

@@ -40,6 +40,8 @@ describe.skipIf('missing' in located)('VCenterClient against govmomi vcsim (/res
       username: vcsim.user,
       password: vcsim.password,
       api: 'rest',
+      // The proxy forwards vAPI calls; vcsim's data URLs name vcsim's own port.
+      dataHosts: [new URL(vcsim.url).host],
       onCall: (e) => calls.push(e),
     });
   });
@@ -188,7 +190,7 @@ describe.skipIf('missing' in located)('VCenterClient against govmomi vcsim (/res
   });
 
   it('shares one login among concurrent calls that all meet a 401', async () => {
-    const token = (await client.dataEndpoint({ uri: `${vcsim.url}/x` }).headers())['vmware-api-session-id']!;
+    const token = (await client.dataEndpoint({ uri: `${proxy.url}/x` }).headers())['vmware-api-session-id']!;
     await fetch(`${vcsim.url}/rest/com/vmware/cis/session`, { method: 'DELETE', headers: { 'vmware-api-session-id': token } });
     const logins = calls.filter((c) => c.operation === 'login').length;
     const results = await Promise.all(Array.from({ length: 6 }, () => client.sessions.list(isoId())));
@@ -209,7 +211,7 @@ describe.skipIf('missing' in located)('VCenterClient against govmomi vcsim (/res
   it('logs out on close', async () => {
     const c = new VCenterClient({ url: proxy.url, username: vcsim.user, password: vcsim.password, api: 'rest' });
     await c.login();
-    const token = (await c.dataEndpoint({ uri: `${vcsim.url}/x` }).headers())['vmware-api-session-id']!;
+    const token = (await c.dataEndpoint({ uri: `${proxy.url}/x` }).headers())['vmware-api-session-id']!;
     await c.close();
     const res = await fetch(`${vcsim.url}/rest/com/vmware/cis/session?~action=get`, { method: 'POST', headers: { 'vmware-api-session-id': token } });
     expect(res.status).toBe(401);
