@@ -49,7 +49,7 @@ export interface DownloadSessionsOptions {
   idleTimeoutMs: number;
   prepareDelayMs: number;
   /** Consulted once per prepare call (faults.ts). */
-  prepareOutcome(session: DownloadSession, fileName: string): PrepareOutcome;
+  prepareOutcome: (session: DownloadSession, fileName: string) => PrepareOutcome;
 }
 
 function notFound(id: string): VapiError {
@@ -73,21 +73,29 @@ function notActive(s: DownloadSession, what: string): VapiError {
  * looked up, listed or inspected: no timer per session.
  */
 export class DownloadSessions {
-  private readonly sessions = new Map<string, DownloadSession>();
-  private readonly byToken = new Map<string, string>();
-  private readonly o: DownloadSessionsOptions;
+  readonly #sessions = new Map<string, DownloadSession>();
+  readonly #byToken = new Map<string, string>();
+  readonly #library: Library;
+  readonly #timers: TimerSet;
+  readonly #idleTimeoutMs: number;
+  readonly #prepareDelayMs: number;
+  readonly #prepareOutcome: DownloadSessionsOptions['prepareOutcome'];
 
   constructor(options: DownloadSessionsOptions) {
-    this.o = options;
+    this.#library = options.library;
+    this.#timers = options.timers;
+    this.#idleTimeoutMs = options.idleTimeoutMs;
+    this.#prepareDelayMs = options.prepareDelayMs;
+    this.#prepareOutcome = options.prepareOutcome;
   }
 
   create(user: string, itemId: string, clientToken: string | undefined): DownloadSession {
     const tokenKey = clientToken === undefined ? undefined : `${user}\0${clientToken}`;
     if (tokenKey !== undefined) {
-      const earlier = this.sessions.get(this.byToken.get(tokenKey) ?? '');
-      if (earlier && this.live(earlier)) return earlier;
+      const earlier = this.#sessions.get(this.#byToken.get(tokenKey) ?? '');
+      if (earlier && this.#live(earlier)) return earlier;
     }
-    const item = this.o.library.get(itemId);
+    const item = this.#library.get(itemId);
     if (!item) {
       throw new VapiError('not_found', `Library item ${itemId} does not exist.`, {
         id: 'com.vmware.vdcs.cls-main.item_not_found',
@@ -117,28 +125,28 @@ export class DownloadSessions {
       bytesServed: 0,
       transfers: new Set(),
     };
-    this.sessions.set(session.id, session);
-    if (tokenKey !== undefined) this.byToken.set(tokenKey, session.id);
+    this.#sessions.set(session.id, session);
+    if (tokenKey !== undefined) this.#byToken.set(tokenKey, session.id);
     return session;
   }
 
   /** The user's live session, touched (any call on a session is activity); not_found otherwise. */
   find(user: string, id: string): DownloadSession {
-    const s = this.sessions.get(id);
-    if (!s || s.user !== user || !this.live(s)) throw notFound(id);
+    const s = this.#sessions.get(id);
+    if (!s || s.user !== user || !this.#live(s)) throw notFound(id);
     this.touch(s);
     return s;
   }
 
   /** For the data endpoint, which any authenticated caller holding the URL may use. */
   findForData(id: string): DownloadSession | undefined {
-    const s = this.sessions.get(id);
-    return s && this.live(s) ? s : undefined;
+    const s = this.#sessions.get(id);
+    return s && this.#live(s) ? s : undefined;
   }
 
   list(user: string, itemId: string | undefined): string[] {
     return this.all()
-      .filter((s) => s.user === user && this.live(s) && (itemId === undefined || s.item.id === itemId))
+      .filter((s) => s.user === user && this.#live(s) && (itemId === undefined || s.item.id === itemId))
       .map((s) => s.id);
   }
 
@@ -147,7 +155,7 @@ export class DownloadSessions {
   }
 
   expiresAt(s: DownloadSession): number {
-    return s.lastActivityAt + this.o.idleTimeoutMs;
+    return s.lastActivityAt + this.#idleTimeoutMs;
   }
 
   keepAlive(s: DownloadSession, progress: number | undefined): void {
@@ -174,29 +182,29 @@ export class DownloadSessions {
 
   cancel(s: DownloadSession): void {
     if (s.state !== 'ACTIVE') throw notActive(s, 'cancel');
-    this.leaveActive(s, 'CANCELED', undefined);
+    this.#leaveActive(s, 'CANCELED', undefined);
   }
 
   fail(s: DownloadSession, clientMessage: string): void {
     if (s.state !== 'ACTIVE') throw notActive(s, 'fail');
-    this.leaveActive(s, 'ERROR', clientMessage);
+    this.#leaveActive(s, 'ERROR', clientMessage);
   }
 
   delete(s: DownloadSession): void {
-    this.end(s, 'deleted');
+    this.#end(s, 'deleted');
   }
 
   /** Server-side expiry (a fault or expireSession()): the session disappears now. False if it never existed. */
   expire(id: string): boolean {
-    const s = this.sessions.get(id);
-    if (s && s.gone === null) this.end(s, 'expired');
+    const s = this.#sessions.get(id);
+    if (s && s.gone === null) this.#end(s, 'expired');
     return s !== undefined;
   }
 
   /** Server-side cancel (a fault or cancelSession()), as an administrator would. False if it never existed. */
   cancelByServer(id: string): boolean {
-    const s = this.sessions.get(id);
-    if (s && this.live(s) && s.state === 'ACTIVE') this.leaveActive(s, 'CANCELED', undefined);
+    const s = this.#sessions.get(id);
+    if (s && this.#live(s) && s.state === 'ACTIVE') this.#leaveActive(s, 'CANCELED', undefined);
     return s !== undefined;
   }
 
@@ -219,17 +227,17 @@ export class DownloadSessions {
     if (s.state !== 'ACTIVE') throw notActive(s, 'prepare a file');
     const f = this.file(s, fileName);
     if (f.status !== 'UNPREPARED' && f.status !== 'ERROR') return f;
-    const outcome = this.o.prepareOutcome(s, fileName);
+    const outcome = this.#prepareOutcome(s, fileName);
     f.status = 'PREPARE_REQUESTED';
     f.errorMessage = undefined;
-    const delay = this.o.prepareDelayMs;
-    f.cancelPrepare = this.o.timers.after(delay, () => {
+    const delay = this.#prepareDelayMs;
+    f.cancelPrepare = this.#timers.after(delay, () => {
       f.status = 'PREPARING';
       if (outcome?.mode === 'never') {
         f.cancelPrepare = undefined;
         return;
       }
-      f.cancelPrepare = this.o.timers.after(delay, () => {
+      f.cancelPrepare = this.#timers.after(delay, () => {
         f.cancelPrepare = undefined;
         if (!s.item.cached) {
           f.status = 'ERROR';
@@ -247,8 +255,8 @@ export class DownloadSessions {
 
   /** Every session ever created, gone ones included, oldest first. */
   all(): DownloadSession[] {
-    const list = [...this.sessions.values()];
-    for (const s of list) this.live(s);
+    const list = [...this.#sessions.values()];
+    for (const s of list) this.#live(s);
     return list;
   }
 
@@ -258,31 +266,31 @@ export class DownloadSessions {
 
   /** Stops prepare timers and cuts transfers: for stop(). */
   close(): void {
-    for (const s of this.sessions.values()) this.stopWork(s);
+    for (const s of this.#sessions.values()) this.#stopWork(s);
   }
 
   /** Whether the session still answers; expires it first if it sat idle too long. */
-  private live(s: DownloadSession): boolean {
+  #live(s: DownloadSession): boolean {
     if (s.gone !== null) return false;
     if (Date.now() > this.expiresAt(s)) {
-      this.end(s, 'expired');
+      this.#end(s, 'expired');
       return false;
     }
     return true;
   }
 
-  private leaveActive(s: DownloadSession, state: DownloadSessionState, errorMessage: string | undefined): void {
+  #leaveActive(s: DownloadSession, state: DownloadSessionState, errorMessage: string | undefined): void {
     s.state = state;
     s.errorMessage = errorMessage;
-    this.stopWork(s);
+    this.#stopWork(s);
   }
 
-  private end(s: DownloadSession, reason: GoneReason): void {
+  #end(s: DownloadSession, reason: GoneReason): void {
     s.gone = reason;
-    this.stopWork(s);
+    this.#stopWork(s);
   }
 
-  private stopWork(s: DownloadSession): void {
+  #stopWork(s: DownloadSession): void {
     for (const f of s.files.values()) {
       f.cancelPrepare?.();
       f.cancelPrepare = undefined;

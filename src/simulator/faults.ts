@@ -114,9 +114,9 @@ interface Installed {
 }
 
 export interface FaultsOptions {
-  random(): number;
+  random: () => number;
   timers: TimerSet;
-  invalidateApiSessions(): void;
+  invalidateApiSessions: () => void;
 }
 
 function check(ok: boolean, rule: FaultRule, what: string): void {
@@ -160,25 +160,29 @@ function validate(rule: FaultRule): void {
 
 /** The rules in force, consulted by dispatch (errors), sessions (prepare) and the data route. */
 export class Faults {
-  private installed: Installed[] = [];
-  private readonly o: FaultsOptions;
+  #installed: Installed[] = [];
+  readonly #random: () => number;
+  readonly #timers: TimerSet;
+  readonly #invalidateApiSessions: () => void;
 
   constructor(options: FaultsOptions) {
-    this.o = options;
+    this.#random = options.random;
+    this.#timers = options.timers;
+    this.#invalidateApiSessions = options.invalidateApiSessions;
   }
 
   add(rule: FaultRule): FaultHandle {
     validate(rule);
     const entry: Installed = { rule, hits: 0, sessions: new Set(), stop: undefined };
     if (rule.kind === 'invalidate-api-sessions') {
-      entry.stop = this.o.timers.every(rule.every, () => {
+      entry.stop = this.#timers.every(rule.every, () => {
         entry.hits++;
-        this.o.invalidateApiSessions();
+        this.#invalidateApiSessions();
       });
     }
-    this.installed.push(entry);
+    this.#installed.push(entry);
     return {
-      remove: () => this.remove(entry),
+      remove: () => this.#remove(entry),
       get hits() {
         return entry.hits;
       },
@@ -186,16 +190,16 @@ export class Faults {
   }
 
   clear(): void {
-    for (const e of [...this.installed]) this.remove(e);
+    for (const e of [...this.#installed]) this.#remove(e);
   }
 
   /** The error to answer `op` with, if a rule fires now. */
   errorFor(op: OperationName): VapiError | undefined {
-    for (const e of this.installed) {
+    for (const e of this.#installed) {
       const r = e.rule;
       if (r.kind !== 'error') continue;
       if (r.op !== '*' && (Array.isArray(r.op) ? !r.op.includes(op) : r.op !== op)) continue;
-      if (!this.fire(e, r.times, r.probability)) continue;
+      if (!this.#fire(e, r.times, r.probability)) continue;
       const type = r.error ?? 'service_unavailable';
       return new VapiError(type, r.message ?? `Injected fault: ${type} on ${op}.`, { id: 'cldl.simulator.fault', status: r.status });
     }
@@ -203,11 +207,11 @@ export class Faults {
   }
 
   prepareOutcome(fileName: string): PrepareOutcome {
-    for (const e of this.installed) {
+    for (const e of this.#installed) {
       const r = e.rule;
       if (r.kind !== 'prepare-never' && r.kind !== 'prepare-error') continue;
       if (r.file !== undefined && r.file !== fileName) continue;
-      if (!this.fire(e, r.times)) continue;
+      if (!this.#fire(e, r.times)) continue;
       return r.kind === 'prepare-never'
         ? { mode: 'never' }
         : { mode: 'error', message: r.message ?? `Injected fault: preparing ${fileName} failed.` };
@@ -219,15 +223,15 @@ export class Faults {
   dataPlan(fileName: string, start: number, end: number): DataPlan {
     const plan: DataPlan = { reset: undefined, stall: undefined, corrupt: [] };
     const length = end - start;
-    for (const e of this.installed) {
+    for (const e of this.#installed) {
       const r = e.rule;
       if ((r.kind === 'reset' || r.kind === 'stall' || r.kind === 'corrupt') && r.file !== undefined && r.file !== fileName) continue;
       // A rule counts as fired only if this response will reach its point.
-      if (r.kind === 'reset' && !plan.reset && length > r.afterBytes && this.fire(e, r.times)) {
+      if (r.kind === 'reset' && !plan.reset && length > r.afterBytes && this.#fire(e, r.times)) {
         plan.reset = { afterBytes: r.afterBytes, rst: r.rst ?? false };
-      } else if (r.kind === 'stall' && !plan.stall && length > r.afterBytes && this.fire(e, r.times)) {
+      } else if (r.kind === 'stall' && !plan.stall && length > r.afterBytes && this.#fire(e, r.times)) {
         plan.stall = { afterBytes: r.afterBytes, ms: r.ms };
-      } else if (r.kind === 'corrupt' && r.offset >= start && r.offset < end && this.fire(e, r.times)) {
+      } else if (r.kind === 'corrupt' && r.offset >= start && r.offset < end && this.#fire(e, r.times)) {
         plan.corrupt.push(r.offset);
       }
     }
@@ -239,12 +243,12 @@ export class Faults {
    * fault's threshold: how many of them may still go out, and what then happens to the session.
    */
   sessionAction(sessionId: string, servedBefore: number, bytes: number): { allowed: number; action: 'expire' | 'cancel' } | undefined {
-    for (const e of this.installed) {
+    for (const e of this.#installed) {
       const r = e.rule;
       if (r.kind !== 'expire-session' && r.kind !== 'cancel-session') continue;
       if (r.session !== undefined && r.session !== sessionId) continue;
       if (e.sessions.has(sessionId) || servedBefore + bytes <= r.afterBytes || servedBefore > r.afterBytes) continue;
-      if (!this.fire(e, r.times)) continue;
+      if (!this.#fire(e, r.times)) continue;
       e.sessions.add(sessionId);
       return { allowed: r.afterBytes - servedBefore, action: r.kind === 'expire-session' ? 'expire' : 'cancel' };
     }
@@ -254,20 +258,20 @@ export class Faults {
   /** The tightest bandwidth cap in force, if any. */
   bandwidth(): number | undefined {
     let cap: number | undefined;
-    for (const e of this.installed) if (e.rule.kind === 'bandwidth') cap = Math.min(cap ?? Infinity, e.rule.bytesPerSecond);
+    for (const e of this.#installed) if (e.rule.kind === 'bandwidth') cap = Math.min(cap ?? Infinity, e.rule.bytesPerSecond);
     return cap;
   }
 
-  private fire(e: Installed, times: number | undefined, probability?: number): boolean {
+  #fire(e: Installed, times: number | undefined, probability?: number): boolean {
     if (times !== undefined && e.hits >= times) return false;
-    if (probability !== undefined && this.o.random() >= probability) return false;
+    if (probability !== undefined && this.#random() >= probability) return false;
     e.hits++;
     return true;
   }
 
-  private remove(e: Installed): void {
+  #remove(e: Installed): void {
     e.stop?.();
     e.stop = undefined;
-    this.installed = this.installed.filter((x) => x !== e);
+    this.#installed = this.#installed.filter((x) => x !== e);
   }
 }

@@ -77,17 +77,17 @@ function stamp(seed: GeneratedSeed, offset: number, target: Buffer): void {
  * back (a consumer of fileContent(), a cut response) is simply collected.
  */
 class ChunkPool {
-  private readonly free: ArrayBuffer[] = [];
-  private readonly idle = new Set<ArrayBuffer>();
-  private readonly ours = new WeakSet<ArrayBuffer>();
+  readonly #free: ArrayBuffer[] = [];
+  readonly #idle = new Set<ArrayBuffer>();
+  readonly #ours = new WeakSet<ArrayBuffer>();
 
   /** A buffer of `length` ≤ CHUNK_SIZE bytes, contents undefined. */
   acquire(length: number): Buffer {
-    let ab = this.free.pop();
-    if (ab) this.idle.delete(ab);
+    let ab = this.#free.pop();
+    if (ab) this.#idle.delete(ab);
     else {
       ab = new ArrayBuffer(CHUNK_SIZE);
-      this.ours.add(ab);
+      this.#ours.add(ab);
     }
     return Buffer.from(ab, 0, length);
   }
@@ -95,9 +95,9 @@ class ChunkPool {
   /** Only once nothing (the socket above all) refers to the chunk any more. */
   release(chunk: Buffer): void {
     const ab = chunk.buffer;
-    if (!(ab instanceof ArrayBuffer) || !this.ours.has(ab) || this.idle.has(ab) || this.free.length >= 16) return;
-    this.idle.add(ab);
-    this.free.push(ab);
+    if (!(ab instanceof ArrayBuffer) || !this.#ours.has(ab) || this.#idle.has(ab) || this.#free.length >= 16) return;
+    this.#idle.add(ab);
+    this.#free.push(ab);
   }
 }
 
