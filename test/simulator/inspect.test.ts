@@ -1,15 +1,13 @@
-import { afterEach, describe, expect, it } from 'vitest';
-import { OPERATION_NAMES, type Simulator, startSimulator } from '../../src/simulator/index.ts';
+import { describe, expect, it } from 'vitest';
+import { OPERATION_NAMES } from '../../src/simulator/index.ts';
+import { useSimulator } from '../support/use-simulator.ts';
 import { DIALECTS, VapiCaller } from './wire.ts';
 
 describe.each(DIALECTS)('inspect() over /%s', (dialect) => {
-  let sim: Simulator;
-  afterEach(async () => {
-    await sim.stop();
-  });
+  const { startBare } = useSimulator();
 
   it('reports calls, every session with its history, files and data requests as plain data', async () => {
-    sim = await startSimulator({
+    const sim = await startBare({
       users: { alice: 'a', bob: 'b' },
       items: [{ name: 'tmpl', files: [{ name: 'tmpl.ovf', size: 3, content: '<a>' }, { name: 'tmpl-disk1.vmdk', size: 100_000 }] }],
     });

@@ -2,9 +2,10 @@ import { createHash } from 'node:crypto';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { SimulatorConfigError, SimulatorLookupError, type Simulator, startSimulator } from '../../src/simulator/index.ts';
-import { DIALECTS, errorType, readAll, sha1, until, VapiCaller } from './wire.ts';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { SimulatorConfigError, SimulatorLookupError, startSimulator } from '../../src/simulator/index.ts';
+import { useSimulator } from '../support/use-simulator.ts';
+import { DIALECTS, errorType, readAll, sha1, until } from './wire.ts';
 
 let seedDir: string;
 const vmdk = Buffer.alloc(200_000, 7);
@@ -26,14 +27,10 @@ afterAll(async () => {
 });
 
 describe('library', () => {
-  let sim: Simulator | undefined;
-  afterEach(async () => {
-    await sim?.stop();
-    sim = undefined;
-  });
+  const { start, startBare } = useSimulator();
 
   it('seeds a folder: a file is an item, a sub-folder an OVF item with its manifest', async () => {
-    sim = await startSimulator({ seedDir });
+    const { sim, caller: c } = await start({ seedDir });
     expect(sim.items().map((i) => ({ name: i.name, type: i.type, files: i.files }))).toEqual([
       {
         name: 'photon',
@@ -47,8 +44,6 @@ describe('library', () => {
       { name: 'ubuntu', type: 'iso', files: [{ name: 'ubuntu.iso', size: iso.length }] },
     ]);
     const photon = sim.item('photon');
-    const c = new VapiCaller(sim.url, 'api');
-    await c.login();
     const session = await c.createId(photon.id);
     for (const f of photon.files) await c.prepare(session, f.name);
     const got = new Map<string, Buffer>();
@@ -63,7 +58,7 @@ describe('library', () => {
   });
 
   it('generates a multi-file item with an OVF manifest of the other files’ SHA1s', async () => {
-    sim = await startSimulator({
+    const sim = await startBare({
       items: [
         {
           name: 'tmpl',
@@ -88,20 +83,21 @@ describe('library', () => {
     await expect(startSimulator({ items: [{ name: 'a', files: [{ name: 'x', size: 5, content: 'abc' }] }] })).rejects.toBeInstanceOf(SimulatorConfigError);
     await expect(startSimulator({ items: [{ name: 'a', files: [] }, { name: 'a', files: [] }] })).rejects.toThrow(/two items are named "a"/);
     await expect(startSimulator({ seedDir: path.join(seedDir, 'missing') })).rejects.toBeInstanceOf(SimulatorConfigError);
-    sim = await startSimulator({ items: [{ name: 'a', files: [{ name: 'x', size: 1 }] }] });
-    expect(() => sim!.item('b')).toThrow(SimulatorLookupError);
-    expect(() => sim!.fileContent(sim!.item('a').id, 'y')).toThrow(SimulatorLookupError);
+    const sim = await startBare({ items: [{ name: 'a', files: [{ name: 'x', size: 1 }] }] });
+    expect(() => sim.item('b')).toThrow(SimulatorLookupError);
+    expect(() => sim.fileContent(sim.item('a').id, 'y')).toThrow(SimulatorLookupError);
   });
 
   describe.each(DIALECTS)('library and item reads over /%s', (dialect) => {
     it('lists and finds libraries, lists items, gets items and their files', async () => {
-      sim = await startSimulator({
-        seedDir,
-        syncDelayMs: 10,
-        items: [{ name: 'sub', subscribed: true, files: [{ name: 'sub.iso', size: 10 }] }],
-      });
-      const c = new VapiCaller(sim.url, dialect);
-      await c.login();
+      const { sim, caller: c } = await start(
+        {
+          seedDir,
+          syncDelayMs: 10,
+          items: [{ name: 'sub', subscribed: true, files: [{ name: 'sub.iso', size: 10 }] }],
+        },
+        dialect,
+      );
       const libs = c.value(await c.libraries()) as string[];
       expect(libs).toHaveLength(2);
       const [local] = c.value(await c.findLibraries({ type: 'LOCAL' })) as string[];
@@ -139,7 +135,7 @@ describe('library', () => {
   });
 
   it('hashes generated content off the event loop and agrees with a hash of the stream', async () => {
-    sim = await startSimulator({ items: [{ name: 'g', files: [{ name: 'g.bin', size: 64 * 1024 * 1024 + 3 }] }] });
+    const sim = await startBare({ items: [{ name: 'g', files: [{ name: 'g.bin', size: 64 * 1024 * 1024 + 3 }] }] });
     const id = sim.item('g').id;
     const h = createHash('sha256');
     for await (const chunk of sim.fileContent(id, 'g.bin')) h.update(chunk as Buffer);
