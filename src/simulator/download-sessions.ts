@@ -208,11 +208,16 @@ export class DownloadSessions {
     return s !== undefined;
   }
 
+  /**
+   * A file of the session. An unknown name is invalid_argument, not not_found: the SDK keeps
+   * NotFound for a download session that does not exist and names InvalidArgument "if there is no
+   * file with the specified file_name" (File.get and File.prepare alike).
+   */
   file(s: DownloadSession, fileName: string): SessionFile {
     const f = s.files.get(fileName);
     if (!f) {
-      throw new VapiError('not_found', `File ${JSON.stringify(fileName)} is not part of library item ${s.item.id}.`, {
-        id: 'com.vmware.vdcs.cls-main.file_not_found',
+      throw new VapiError('invalid_argument', `File ${JSON.stringify(fileName)} is not part of library item ${s.item.name} (${s.item.id}).`, {
+        id: 'com.vmware.vdcs.cls-main.invalid_file_name',
         args: [fileName, s.item.id],
       });
     }
@@ -222,6 +227,10 @@ export class DownloadSessions {
   /**
    * UNPREPARED (or ERROR) → PREPARE_REQUESTED → PREPARING → PREPARED, one delay a step. A file
    * already on its way is left alone, as vCenter does when a client prepares twice.
+   *
+   * On a session that is not ACTIVE: not_allowed_in_current_state, as keep-alive, cancel and fail
+   * declare. The spec declares 400, 403 and 404 for prepare; this type is 400 in both dialects, so
+   * the status stays one the spec allows while the type still says what went wrong.
    */
   prepare(s: DownloadSession, fileName: string): SessionFile {
     if (s.state !== 'ACTIVE') throw notActive(s, 'prepare a file');

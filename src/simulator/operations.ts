@@ -100,6 +100,11 @@ export class Operations {
     return item.files.map((f) => itemFileModel(item, f, this.#checksumAlgorithm, this.#checksums));
   }
 
+  /**
+   * Unlike a download session's File.get, an unknown name is not_found here: the SDK says "NotFound
+   * if name refers to a file that does not exist in the library item", and the spec declares only
+   * 200 and 404 for it.
+   */
   itemFile(id: string, name: string): unknown {
     const item = this.#requireItem(id);
     const f = item.files.find((x) => x.name === name);

@@ -27,13 +27,19 @@ describe.each(DIALECTS)('download-session files over /%s', (dialect) => {
     expect((c.value(await c.prepare(id, 'disk.iso')) as FileInfo).status).toBe('PREPARED');
   });
 
-  it('answers not_found for an unknown file name, in prepare and get', async () => {
+  it('answers invalid_argument for an unknown file name, in prepare and get; not_found for an unknown session', async () => {
     const { sim: s, caller: c } = await simulator.start({ items: [{ name: 'disk', files: [{ name: 'disk.iso', size: 1 }] }] }, dialect);
-    const id = await c.createId(s.item('disk').id);
+    const itemId = s.item('disk').id;
+    const id = await c.createId(itemId);
     for (const r of [await c.prepare(id, 'nope.vmdk'), await c.file(id, 'nope.vmdk')]) {
+      expect(r.status).toBe(400);
+      expect(errorType(r)).toBe('INVALID_ARGUMENT');
+      expect(errorText(r)).toContain('nope.vmdk');
+      expect(errorText(r)).toContain(itemId);
+    }
+    for (const r of [await c.prepare('no-such-session', 'disk.iso'), await c.file('no-such-session', 'disk.iso')]) {
       expect(r.status).toBe(404);
       expect(errorType(r)).toBe('NOT_FOUND');
-      expect(errorText(r)).toContain('nope.vmdk');
     }
     const bad = await c.prepare(id, 'disk.iso', 'FTP');
     expect(bad.status).toBe(400);
