@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import type { ItemFile, ItemRecord, Library } from './library.ts';
+import type { ItemFile, ItemRecord, Libraries } from './libraries.ts';
 import { ServedRanges } from './served-ranges.ts';
 import type { TimerSet } from './timer-set.ts';
 import { VapiError } from './vapi-errors.ts';
@@ -27,7 +27,10 @@ export interface DownloadSession {
   contentVersion: string;
   clientToken: string | undefined;
   state: DownloadSessionState;
+  /** The client's fail() message, or why the server ended the session. */
   errorMessage: string | undefined;
+  /** errorMessage is the server's (an item deleted), not the client's. */
+  errorFromServer: boolean;
   progress: number;
   keepAlives: Array<{ at: number; progress: number }>;
   createdAt: number;
@@ -44,7 +47,7 @@ export interface DownloadSession {
 export type PrepareOutcome = { mode: 'never' } | { mode: 'error'; message: string } | undefined;
 
 export interface DownloadSessionsOptions {
-  library: Library;
+  libraries: Libraries;
   timers: TimerSet;
   idleTimeoutMs: number;
   prepareDelayMs: number;
@@ -75,14 +78,14 @@ function notActive(s: DownloadSession, what: string): VapiError {
 export class DownloadSessions {
   readonly #sessions = new Map<string, DownloadSession>();
   readonly #byToken = new Map<string, string>();
-  readonly #library: Library;
+  readonly #libraries: Libraries;
   readonly #timers: TimerSet;
   readonly #idleTimeoutMs: number;
   readonly #prepareDelayMs: number;
   readonly #prepareOutcome: DownloadSessionsOptions['prepareOutcome'];
 
   constructor(options: DownloadSessionsOptions) {
-    this.#library = options.library;
+    this.#libraries = options.libraries;
     this.#timers = options.timers;
     this.#idleTimeoutMs = options.idleTimeoutMs;
     this.#prepareDelayMs = options.prepareDelayMs;
@@ -95,7 +98,7 @@ export class DownloadSessions {
       const earlier = this.#sessions.get(this.#byToken.get(tokenKey) ?? '');
       if (earlier && this.#live(earlier)) return earlier;
     }
-    const item = this.#library.get(itemId);
+    const item = this.#libraries.get(itemId);
     if (!item) {
       throw new VapiError('not_found', `Library item ${itemId} does not exist.`, {
         id: 'com.vmware.vdcs.cls-main.item_not_found',
@@ -111,6 +114,7 @@ export class DownloadSessions {
       clientToken,
       state: 'ACTIVE',
       errorMessage: undefined,
+      errorFromServer: false,
       progress: 0,
       keepAlives: [],
       createdAt: now,
@@ -199,6 +203,20 @@ export class DownloadSessions {
     const s = this.#sessions.get(id);
     if (s && s.gone === null) this.#end(s, 'expired');
     return s !== undefined;
+  }
+
+  /**
+   * The item was deleted: its files are gone from the datastore, so its ACTIVE sessions end in
+   * ERROR and their transfers are cut. They stay (get, file list, delete answer) until deleted or
+   * expired, as any ERROR session does.
+   */
+  itemDeleted(item: ItemRecord): void {
+    for (const s of this.#sessions.values()) {
+      if (s.item === item && this.#live(s) && s.state === 'ACTIVE') {
+        this.#leaveActive(s, 'ERROR', `Library item ${item.name} (${item.id}) was deleted.`);
+        s.errorFromServer = true;
+      }
+    }
   }
 
   /** Server-side cancel (a fault or cancelSession()), as an administrator would. False if it never existed. */

@@ -37,9 +37,15 @@ export interface GeneratedSeed {
   tag: Buffer;
 }
 
-/** Stable across runs (derived from names, not ids), so benchmarks can compare checksums between runs. */
-export function generatedSeed(itemName: string, fileName: string): GeneratedSeed {
-  const digest = createHash('sha256').update(itemName).update('\0').update(fileName).digest();
+/**
+ * Stable across runs (derived from names, not ids), so benchmarks can compare checksums between
+ * runs. A later content generation of the item (replaced content) mixes in its number; the first
+ * does not, so content is what it always was.
+ */
+export function generatedSeed(itemName: string, fileName: string, generation = 1): GeneratedSeed {
+  const hash = createHash('sha256').update(itemName).update('\0').update(fileName);
+  if (generation > 1) hash.update(`\0${generation}`);
+  const digest = hash.digest();
   return { shift: digest.readUInt32LE(0) % PATTERN_PERIOD, tag: digest.subarray(8, 16) };
 }
 

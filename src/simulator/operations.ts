@@ -1,7 +1,7 @@
 import type { ApiSession, ApiSessions } from './auth.ts';
 import type { ChecksumAlgorithm, Checksums } from './checksums.ts';
 import type { DownloadSession, DownloadSessions } from './download-sessions.ts';
-import type { ItemRecord, Library } from './library.ts';
+import type { ItemRecord, Libraries } from './libraries.ts';
 import type { ResolvedOptions } from './options.ts';
 import type { TimerSet } from './timer-set.ts';
 import { VapiError } from './vapi-errors.ts';
@@ -17,7 +17,7 @@ import {
 
 export interface OperationsDeps {
   options: ResolvedOptions;
-  library: Library;
+  libraries: Libraries;
   sessions: DownloadSessions;
   apiSessions: ApiSessions;
   checksums: Checksums;
@@ -34,7 +34,7 @@ function itemNotFound(id: string): VapiError {
  * their request shapes into these calls and wrap the results.
  */
 export class Operations {
-  readonly #library: Library;
+  readonly #libraries: Libraries;
   readonly #sessions: DownloadSessions;
   readonly #apiSessions: ApiSessions;
   readonly #checksums: Checksums;
@@ -46,7 +46,7 @@ export class Operations {
   readonly #syncing = new Map<string, { content: boolean }>();
 
   constructor(deps: OperationsDeps) {
-    this.#library = deps.library;
+    this.#libraries = deps.libraries;
     this.#sessions = deps.sessions;
     this.#apiSessions = deps.apiSessions;
     this.#checksums = deps.checksums;
@@ -74,21 +74,21 @@ export class Operations {
   }
 
   libraries(): string[] {
-    return this.#library.libraries().map((l) => l.id);
+    return this.#libraries.libraries().map((l) => l.id);
   }
 
   findLibraries(spec: { name?: string | undefined; type?: 'LOCAL' | 'SUBSCRIBED' | undefined }): string[] {
-    return this.#library
+    return this.#libraries
       .libraries()
       .filter((l) => (spec.name === undefined || l.name === spec.name) && (spec.type === undefined || l.type === spec.type))
       .map((l) => l.id);
   }
 
   items(libraryId: string): string[] {
-    if (!this.#library.library(libraryId)) {
+    if (!this.#libraries.library(libraryId)) {
       throw new VapiError('not_found', `Library ${libraryId} does not exist.`, { id: 'com.vmware.vdcs.cls-main.library_not_found', args: [libraryId] });
     }
-    return this.#library.list(libraryId).map((i) => i.id);
+    return this.#libraries.list(libraryId).map((i) => i.id);
   }
 
   item(id: string): unknown {
@@ -194,7 +194,7 @@ export class Operations {
   }
 
   #requireItem(id: string): ItemRecord {
-    const item = this.#library.get(id);
+    const item = this.#libraries.get(id);
     if (!item) throw itemNotFound(id);
     return item;
   }

@@ -1,7 +1,7 @@
 import type { ApiSession } from './auth.ts';
 import type { ChecksumAlgorithm, Checksums } from './checksums.ts';
 import type { DownloadSession, SessionFile } from './download-sessions.ts';
-import type { ItemFile, ItemRecord } from './library.ts';
+import type { ItemFile, ItemRecord } from './libraries.ts';
 import { localizableMessage } from './vapi-errors.ts';
 
 /**
@@ -24,7 +24,7 @@ export function downloadSessionModel(s: DownloadSession, expiresAt: number): unk
     library_item_id: s.item.id,
     library_item_content_version: s.contentVersion,
     ...(s.errorMessage !== undefined && {
-      error_message: localizableMessage('com.vmware.vdcs.cls-main.client_error', s.errorMessage),
+      error_message: localizableMessage(s.errorFromServer ? 'com.vmware.vdcs.cls-main.item_deleted' : 'com.vmware.vdcs.cls-main.client_error', s.errorMessage),
     }),
     client_progress: s.progress,
     state: s.state,

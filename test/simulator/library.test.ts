@@ -134,6 +134,61 @@ describe('library', () => {
     });
   });
 
+  describe.each(DIALECTS)('several libraries over /%s', (dialect) => {
+    it('serves libraries of one’s own beside the default one; an item name may repeat across libraries', async () => {
+      const mirrorId = '0d9c9b7e-5b8e-4a51-9d7e-000000000001';
+      const { sim, caller: c } = await start(
+        {
+          syncDelayMs: 10,
+          libraries: [
+            { name: 'isos', items: [{ name: 'alpine', files: [{ name: 'alpine.iso', size: 100 }] }] },
+            { name: 'mirror', id: mirrorId, type: 'SUBSCRIBED', items: [{ name: 'alpine', files: [{ name: 'alpine.iso', size: 200 }] }] },
+          ],
+          items: [{ name: 'plain', files: [{ name: 'plain.iso', size: 1 }] }],
+        },
+        dialect,
+      );
+      const isos = sim.library('isos');
+      expect(sim.library('mirror')).toEqual({ id: mirrorId, name: 'mirror', type: 'SUBSCRIBED' });
+      expect(sim.library('cldl-sim').type).toBe('LOCAL');
+      expect(() => sim.library('nope')).toThrow(SimulatorLookupError);
+      expect(c.value(await c.libraries())).toEqual([isos.id, mirrorId, sim.library('cldl-sim').id]);
+      expect(c.value(await c.findLibraries({ name: 'mirror' }))).toEqual([mirrorId]);
+      expect(c.value(await c.findLibraries({ type: 'LOCAL' }))).toEqual([isos.id, sim.library('cldl-sim').id]);
+
+      expect(() => sim.item('alpine')).toThrow(/2 items are named "alpine" \(in isos, mirror\)/);
+      const local = sim.item('alpine', 'isos');
+      const mirrored = sim.item('alpine', 'mirror');
+      expect(local.id).not.toBe(mirrored.id);
+      expect(local).toMatchObject({ libraryId: isos.id, files: [{ name: 'alpine.iso', size: 100 }] });
+      expect(c.value(await c.items(isos.id))).toEqual([local.id]);
+      expect(c.value(await c.items(mirrorId))).toEqual([mirrored.id]);
+      expect(c.value(await c.items(sim.library('cldl-sim').id))).toEqual([sim.item('plain').id]);
+      expect(c.value(await c.item(mirrored.id))).toMatchObject({ library_id: mirrorId, name: 'alpine', source_id: expect.any(String) as string });
+      // A subscribed library's items sync; a local one's do not.
+      expect((await c.sync(mirrored.id, true)).status).toBe(dialect === 'rest' ? 200 : 204);
+      expect((await c.sync(local.id, true)).status).toBe(400);
+      // Same names, different items: their bytes differ.
+      expect(await sim.fileChecksum(local.id, 'alpine.iso')).not.toBe(await sim.fileChecksum(mirrored.id, 'alpine.iso'));
+    });
+  });
+
+  it('without items of its own, the default library is not made; bad library specs are refused', async () => {
+    const sim = await startBare({ libraries: [{ name: 'only', items: [] }] });
+    expect(() => sim.library('cldl-sim')).toThrow(SimulatorLookupError);
+    const item = { name: 'a', files: [] };
+    await expect(startSimulator({ libraries: [{ name: 'x', items: [] }, { name: 'x', items: [] }] })).rejects.toThrow(/two libraries are named "x"/);
+    await expect(startSimulator({ libraries: [{ name: 'x', items: [item, item] }] })).rejects.toThrow(/two items are named "a" in library x/);
+    await expect(startSimulator({ libraries: [{ name: 'x', items: [{ ...item, subscribed: true }] }] })).rejects.toThrow(/subscribed, but library x is LOCAL/);
+    await expect(startSimulator({ libraries: [{ name: 'cldl-sim', type: 'SUBSCRIBED', items: [] }], items: [item] })).rejects.toThrow(SimulatorConfigError);
+    // Declared as LOCAL, cldl-sim is the default library itself.
+    const merged = await startBare({ libraries: [{ name: 'cldl-sim', items: [{ name: 'b', files: [] }] }], items: [item] });
+    expect(merged.items().map((i) => [i.name, i.libraryId])).toEqual([
+      ['b', merged.library('cldl-sim').id],
+      ['a', merged.library('cldl-sim').id],
+    ]);
+  });
+
   it('hashes generated content off the event loop and agrees with a hash of the stream', async () => {
     const sim = await startBare({ items: [{ name: 'g', files: [{ name: 'g.bin', size: 64 * 1024 * 1024 + 3 }] }] });
     const id = sim.item('g').id;

@@ -81,7 +81,7 @@ export async function serveData(req: IncomingMessage, res: ServerResponse, url: 
     sendVapiError(res, new VapiError('not_found', `No download URL ${url.pathname}.`), 'api');
     return;
   }
-  const record = d.log.dataRequest(target.sessionId, target.fileName, header(req, 'range'));
+  const record = d.log.dataRequest(req.method, target.sessionId, target.fileName, header(req, 'range'));
   let s: DownloadSession;
   let f: SessionFile;
   try {
