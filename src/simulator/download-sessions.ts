@@ -44,7 +44,7 @@ export interface DownloadSession {
 }
 
 /** What a prepare fault decides for one prepare call. */
-export type PrepareOutcome = { mode: 'never' } | { mode: 'error'; message: string } | undefined;
+export type PrepareOutcome = { mode: 'never' } | { mode: 'error'; message: string } | { mode: 'slow'; ms: number } | undefined;
 
 export interface DownloadSessionsOptions {
   libraries: Libraries;
@@ -264,7 +264,7 @@ export class DownloadSessions {
         f.cancelPrepare = undefined;
         return;
       }
-      f.cancelPrepare = this.#timers.after(delay, () => {
+      f.cancelPrepare = this.#timers.after(delay + (outcome?.mode === 'slow' ? outcome.ms : 0), () => {
         f.cancelPrepare = undefined;
         if (!s.item.cached) {
           f.status = 'ERROR';

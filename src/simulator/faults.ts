@@ -1,95 +1,8 @@
 import type { PrepareOutcome } from './download-sessions.ts';
-import { SimulatorConfigError } from './errors.ts';
+import { type FaultRule, validateFaultRule } from './fault-rules.ts';
 import type { OperationName } from './operation-names.ts';
-import { OPERATION_NAMES } from './operation-names.ts';
 import type { TimerSet } from './timer-set.ts';
-import { isVapiErrorType, VapiError, type VapiErrorType } from './vapi-errors.ts';
-
-/**
- * Faults a test switches on at runtime. `times` (default: unlimited) caps how often a rule fires;
- * `file` (exact file name) narrows data and prepare faults to one file.
- */
-export type FaultRule =
-  | ErrorFault
-  | ResetFault
-  | StallFault
-  | BandwidthFault
-  | InvalidateApiSessionsFault
-  | SessionFault
-  | CorruptFault
-  | PrepareFault;
-
-/**
- * Answer an operation with a vAPI error: `error` (default service_unavailable) with its dialect's
- * status from vapi-errors.ts, or `status` if given. Fires the first `times` calls, or each call with
- * `probability` (seeded by SimulatorOptions.seed). `data` errors use the /api body.
- */
-export interface ErrorFault {
-  kind: 'error';
-  op: OperationName | OperationName[] | '*';
-  error?: VapiErrorType;
-  status?: number;
-  message?: string;
-  times?: number;
-  probability?: number;
-}
-
-/** Close a data response's connection after `afterBytes` of its body; `rst` sends a TCP RST instead of a FIN. */
-export interface ResetFault {
-  kind: 'reset';
-  afterBytes: number;
-  file?: string;
-  times?: number;
-  rst?: boolean;
-}
-
-/** Send nothing for `ms` after `afterBytes` of a data response's body, then carry on. */
-export interface StallFault {
-  kind: 'stall';
-  afterBytes: number;
-  ms: number;
-  file?: string;
-  times?: number;
-}
-
-/** Cap all data responses together to `bytesPerSecond`. */
-export interface BandwidthFault {
-  kind: 'bandwidth';
-  bytesPerSecond: number;
-}
-
-/** Invalidate every API session every `every` ms (a vCenter that keeps restarting its sessions). */
-export interface InvalidateApiSessionsFault {
-  kind: 'invalidate-api-sessions';
-  every: number;
-}
-
-/**
- * Expire or cancel a download session server-side once `afterBytes` of its data (all files) were
- * served, cutting its transfers. Applies to `session` only if given; `times` counts sessions.
- */
-export interface SessionFault {
-  kind: 'expire-session' | 'cancel-session';
-  afterBytes: number;
-  session?: string;
-  times?: number;
-}
-
-/** Flip (XOR 0xff) the byte at `offset` of the served file; checksum_info still reports the true checksum. */
-export interface CorruptFault {
-  kind: 'corrupt';
-  offset: number;
-  file?: string;
-  times?: number;
-}
-
-/** A prepare that stays PREPARING for ever, or ends in ERROR with `message`. */
-export interface PrepareFault {
-  kind: 'prepare-never' | 'prepare-error';
-  file?: string;
-  message?: string;
-  times?: number;
-}
+import { VapiError } from './vapi-errors.ts';
 
 export interface FaultHandle {
   remove(): void;
@@ -103,6 +16,8 @@ export interface DataPlan {
   stall: { afterBytes: number; ms: number } | undefined;
   /** File offsets to flip in this response. */
   corrupt: number[];
+  /** Junk bytes to send after the last byte, without Content-Length. */
+  overlong: number | undefined;
 }
 
 interface Installed {
@@ -119,45 +34,6 @@ export interface FaultsOptions {
   invalidateApiSessions: () => void;
 }
 
-function check(ok: boolean, rule: FaultRule, what: string): void {
-  if (!ok) throw new SimulatorConfigError(`fault ${rule.kind}: ${what}`);
-}
-
-function validate(rule: FaultRule): void {
-  const count = (n: number | undefined): boolean => n === undefined || (Number.isFinite(n) && n >= 0);
-  if ('times' in rule) check(count(rule.times), rule, 'times must be a non-negative number');
-  switch (rule.kind) {
-    case 'error': {
-      const ops = rule.op === '*' ? [] : Array.isArray(rule.op) ? rule.op : [rule.op];
-      for (const op of ops) check((OPERATION_NAMES as readonly string[]).includes(op), rule, `unknown operation ${op}`);
-      check(rule.error === undefined || isVapiErrorType(rule.error), rule, `unknown vAPI error ${String(rule.error)}`);
-      check(rule.probability === undefined || (rule.probability >= 0 && rule.probability <= 1), rule, 'probability must be in [0, 1]');
-      check(rule.status === undefined || (Number.isInteger(rule.status) && rule.status >= 400 && rule.status <= 599), rule, 'status must be 4xx or 5xx');
-      return;
-    }
-    case 'reset':
-    case 'expire-session':
-    case 'cancel-session':
-      check(count(rule.afterBytes), rule, 'afterBytes must be a non-negative number');
-      return;
-    case 'stall':
-      check(count(rule.afterBytes) && count(rule.ms), rule, 'afterBytes and ms must be non-negative numbers');
-      return;
-    case 'bandwidth':
-      check(Number.isFinite(rule.bytesPerSecond) && rule.bytesPerSecond > 0, rule, 'bytesPerSecond must be positive');
-      return;
-    case 'invalidate-api-sessions':
-      check(Number.isFinite(rule.every) && rule.every > 0, rule, 'every must be a positive number of ms');
-      return;
-    case 'corrupt':
-      check(count(rule.offset), rule, 'offset must be a non-negative number');
-      return;
-    case 'prepare-never':
-    case 'prepare-error':
-      return;
-  }
-}
-
 /** The rules in force, consulted by dispatch (errors), sessions (prepare) and the data route. */
 export class Faults {
   #installed: Installed[] = [];
@@ -172,7 +48,7 @@ export class Faults {
   }
 
   add(rule: FaultRule): FaultHandle {
-    validate(rule);
+    validateFaultRule(rule);
     const entry: Installed = { rule, hits: 0, sessions: new Set(), stop: undefined };
     if (rule.kind === 'invalidate-api-sessions') {
       entry.stop = this.#timers.every(rule.every, () => {
@@ -206,12 +82,14 @@ export class Faults {
     return undefined;
   }
 
+  /** What the first prepare rule that applies does to this prepare call. */
   prepareOutcome(fileName: string): PrepareOutcome {
     for (const e of this.#installed) {
       const r = e.rule;
-      if (r.kind !== 'prepare-never' && r.kind !== 'prepare-error') continue;
+      if (r.kind !== 'prepare-never' && r.kind !== 'prepare-error' && r.kind !== 'slow-prepare') continue;
       if (r.file !== undefined && r.file !== fileName) continue;
       if (!this.#fire(e, r.times)) continue;
+      if (r.kind === 'slow-prepare') return { mode: 'slow', ms: r.ms };
       return r.kind === 'prepare-never'
         ? { mode: 'never' }
         : { mode: 'error', message: r.message ?? `Injected fault: preparing ${fileName} failed.` };
@@ -221,11 +99,11 @@ export class Faults {
 
   /** Data faults for a response carrying [start, end) of `fileName`. */
   dataPlan(fileName: string, start: number, end: number): DataPlan {
-    const plan: DataPlan = { reset: undefined, stall: undefined, corrupt: [] };
+    const plan: DataPlan = { reset: undefined, stall: undefined, corrupt: [], overlong: undefined };
     const length = end - start;
     for (const e of this.#installed) {
       const r = e.rule;
-      if ((r.kind === 'reset' || r.kind === 'stall' || r.kind === 'corrupt') && r.file !== undefined && r.file !== fileName) continue;
+      if ((r.kind === 'reset' || r.kind === 'stall' || r.kind === 'corrupt' || r.kind === 'overlong') && r.file !== undefined && r.file !== fileName) continue;
       // A rule counts as fired only if this response will reach its point.
       if (r.kind === 'reset' && !plan.reset && length > r.afterBytes && this.#fire(e, r.times)) {
         plan.reset = { afterBytes: r.afterBytes, rst: r.rst ?? false };
@@ -233,6 +111,8 @@ export class Faults {
         plan.stall = { afterBytes: r.afterBytes, ms: r.ms };
       } else if (r.kind === 'corrupt' && r.offset >= start && r.offset < end && this.#fire(e, r.times)) {
         plan.corrupt.push(r.offset);
+      } else if (r.kind === 'overlong' && plan.overlong === undefined && this.#fire(e, r.times)) {
+        plan.overlong = r.extraBytes;
       }
     }
     return plan;
@@ -255,10 +135,17 @@ export class Faults {
     return undefined;
   }
 
-  /** The tightest bandwidth cap in force, if any. */
-  bandwidth(): number | undefined {
+  /** The tightest cap on all data responses together, if any. */
+  sharedBandwidth(): number | undefined {
     let cap: number | undefined;
-    for (const e of this.#installed) if (e.rule.kind === 'bandwidth') cap = Math.min(cap ?? Infinity, e.rule.bytesPerSecond);
+    for (const e of this.#installed) if (e.rule.kind === 'bandwidth' && !e.rule.perConnection) cap = Math.min(cap ?? Infinity, e.rule.bytesPerSecond);
+    return cap;
+  }
+
+  /** The tightest cap on each data response on its own, if any. */
+  connectionBandwidth(): number | undefined {
+    let cap: number | undefined;
+    for (const e of this.#installed) if (e.rule.kind === 'bandwidth' && e.rule.perConnection) cap = Math.min(cap ?? Infinity, e.rule.bytesPerSecond);
     return cap;
   }
 

@@ -5,18 +5,20 @@
 export { startSimulator, type Simulator } from './server.ts';
 export type { SimulatorItem, SimulatorLibrary } from './library-admin.ts';
 export { generatedItems, type ItemSpec, type LibrarySpec, type SimulatorOptions } from './options.ts';
+export type { FaultHandle } from './faults.ts';
 export type {
   BandwidthFault,
   CorruptFault,
   ErrorFault,
-  FaultHandle,
   FaultRule,
   InvalidateApiSessionsFault,
+  OverlongFault,
   PrepareFault,
   ResetFault,
   SessionFault,
+  SlowPrepareFault,
   StallFault,
-} from './faults.ts';
+} from './fault-rules.ts';
 export type { Inspection, InspectedFile, InspectedSession, ItemActivity } from './inspect.ts';
 export type { DataRequestRecord } from './call-log.ts';
 export type { OperationName } from './operation-names.ts';
