@@ -16,7 +16,9 @@ export type FaultRule =
   | CorruptFault
   | PrepareFault
   | SlowPrepareFault
-  | OverlongFault;
+  | OverlongFault
+  | HugeJsonFault
+  | ClockSkewFault;
 
 /**
  * Answer an operation with a vAPI error: `error` (default service_unavailable) with its dialect's
@@ -115,6 +117,28 @@ export interface OverlongFault {
   times?: number;
 }
 
+/**
+ * The answer to `op` is valid JSON padded to `bytes` bytes (a long string field in an object body,
+ * leading whitespace otherwise), streamed, with its Content-Length. Answers without a body (void
+ * operations) are left alone.
+ */
+export interface HugeJsonFault {
+  kind: 'huge-json';
+  op: Exclude<OperationName, 'data'>;
+  bytes: number;
+  times?: number;
+}
+
+/**
+ * The server's clock runs `ms` ahead (negative: behind): its Date header and every time it reports
+ * (expiration_time, created_time, last_sync_time...) use it, while expiry still runs on real time.
+ * The most recently added rule in force wins.
+ */
+export interface ClockSkewFault {
+  kind: 'clock-skew';
+  ms: number;
+}
+
 function check(ok: boolean, rule: FaultRule, what: string): void {
   if (!ok) throw new SimulatorConfigError(`fault ${rule.kind}: ${what}`);
 }
@@ -158,6 +182,14 @@ export function validateFaultRule(rule: FaultRule): void {
       return;
     case 'overlong':
       check(Number.isSafeInteger(rule.extraBytes) && rule.extraBytes > 0, rule, 'extraBytes must be a positive integer');
+      return;
+    case 'huge-json':
+      check((OPERATION_NAMES as readonly string[]).includes(rule.op), rule, `unknown operation ${rule.op}`);
+      check(rule.op !== ('data' as string), rule, 'data answers are file bytes, not JSON (see overlong)');
+      check(Number.isSafeInteger(rule.bytes) && rule.bytes > 0, rule, 'bytes must be a positive integer');
+      return;
+    case 'clock-skew':
+      check(Number.isFinite(rule.ms), rule, 'ms must be a number');
       return;
     default:
       throw new SimulatorConfigError(`unknown fault kind ${JSON.stringify((rule as { kind?: unknown }).kind)}`);

@@ -149,6 +149,24 @@ export class Faults {
     return cap;
   }
 
+  /** The size to pad this answer of `op` to, if a huge-json rule fires now. */
+  hugeJson(op: OperationName): number | undefined {
+    for (const e of this.#installed) {
+      const r = e.rule;
+      if (r.kind === 'huge-json' && r.op === op && this.#fire(e, r.times)) return r.bytes;
+    }
+    return undefined;
+  }
+
+  /** How far ahead the server's clock runs: the latest clock-skew rule's, else 0. */
+  clockSkewMs(): number {
+    for (let i = this.#installed.length - 1; i >= 0; i--) {
+      const r = this.#installed[i]!.rule;
+      if (r.kind === 'clock-skew') return r.ms;
+    }
+    return 0;
+  }
+
   #fire(e: Installed, times: number | undefined, probability?: number): boolean {
     if (times !== undefined && e.hits >= times) return false;
     if (probability !== undefined && this.#random() >= probability) return false;

@@ -8,9 +8,11 @@ export { generatedItems, type ItemSpec, type LibrarySpec, type SimulatorOptions 
 export type { FaultHandle } from './faults.ts';
 export type {
   BandwidthFault,
+  ClockSkewFault,
   CorruptFault,
   ErrorFault,
   FaultRule,
+  HugeJsonFault,
   InvalidateApiSessionsFault,
   OverlongFault,
   PrepareFault,

@@ -1,5 +1,6 @@
 import type { ApiSession, ApiSessions } from './auth.ts';
 import type { ChecksumAlgorithm, Checksums } from './checksums.ts';
+import type { WireClock } from './clock.ts';
 import type { DownloadSession, DownloadSessions } from './download-sessions.ts';
 import type { ItemRecord, Libraries } from './libraries.ts';
 import type { ResolvedOptions } from './options.ts';
@@ -22,6 +23,7 @@ export interface OperationsDeps {
   apiSessions: ApiSessions;
   checksums: Checksums;
   timers: TimerSet;
+  clock: WireClock;
   endpoint(sessionId: string, fileName: string): TransferEndpoint;
 }
 
@@ -39,6 +41,7 @@ export class Operations {
   readonly #apiSessions: ApiSessions;
   readonly #checksums: Checksums;
   readonly #timers: TimerSet;
+  readonly #clock: WireClock;
   readonly #checksumAlgorithm: ChecksumAlgorithm;
   readonly #syncDelayMs: number;
   readonly #fileContext: SessionFileContext;
@@ -51,6 +54,7 @@ export class Operations {
     this.#apiSessions = deps.apiSessions;
     this.#checksums = deps.checksums;
     this.#timers = deps.timers;
+    this.#clock = deps.clock;
     this.#checksumAlgorithm = deps.options.checksumAlgorithm;
     this.#syncDelayMs = deps.options.syncDelayMs;
     this.#fileContext = {
@@ -70,7 +74,7 @@ export class Operations {
   }
 
   sessionInfo(session: ApiSession): unknown {
-    return sessionInfoModel(session);
+    return sessionInfoModel(session, this.#clock);
   }
 
   libraries(): string[] {
@@ -92,7 +96,7 @@ export class Operations {
   }
 
   item(id: string): unknown {
-    return itemModel(this.#requireItem(id));
+    return itemModel(this.#requireItem(id), this.#clock);
   }
 
   itemFiles(id: string): unknown[] {
@@ -149,7 +153,7 @@ export class Operations {
 
   getSession(session: ApiSession, id: string): unknown {
     const s = this.#sessions.find(session.user, id);
-    return downloadSessionModel(s, this.#sessions.expiresAt(s));
+    return downloadSessionModel(s, this.#sessions.expiresAt(s), this.#clock);
   }
 
   listSessions(session: ApiSession, itemId: string | undefined): string[] {

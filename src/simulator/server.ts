@@ -5,6 +5,7 @@ import type { Readable } from 'node:stream';
 import { ApiSessions } from './auth.ts';
 import { CallLog } from './call-log.ts';
 import { Checksums } from './checksums.ts';
+import { WireClock } from './clock.ts';
 import { DownloadSessions } from './download-sessions.ts';
 import { SimulatorLookupError } from './errors.ts';
 import type { FaultRule } from './fault-rules.ts';
@@ -104,6 +105,7 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
     prepareOutcome: (_s, fileName) => faults.prepareOutcome(fileName),
   });
   let baseUrl = '';
+  const clock = new WireClock(() => faults.clockSkewMs());
   const ops = new Operations({
     options: o,
     libraries,
@@ -111,6 +113,7 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
     apiSessions,
     checksums,
     timers,
+    clock,
     endpoint: (sid, name) => ({ uri: baseUrl + dataPath(sid, name), ...(tls && { ssl_certificate_thumbprint: tls.thumbprint }) }),
   });
   const log = new CallLog();
@@ -125,6 +128,9 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
   };
 
   const onRequest = (req: IncomingMessage, res: ServerResponse): void => {
+    // Every response carries a Date header; Node's own is right unless the clock is skewed.
+    const date = clock.dateHeader();
+    if (date !== undefined) res.setHeader('date', date);
     dispatch(req, res).catch(() => res.destroy());
   };
   const server = tls ? https.createServer({ cert: tls.certPem, key: tls.keyPem }, onRequest) : http.createServer(onRequest);
