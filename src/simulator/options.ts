@@ -81,6 +81,15 @@ function nonNegative(name: string, value: number): number {
   return value;
 }
 
+function libraries(specs: LibrarySpec[] | undefined): LibrarySpec[] {
+  if (specs === undefined) return [];
+  if (!Array.isArray(specs)) throw new SimulatorConfigError('libraries must be an array');
+  for (const l of specs) {
+    if (!Array.isArray(l.items)) throw new SimulatorConfigError(`library ${String(l.name)}: items must be an array`);
+  }
+  return specs;
+}
+
 export function resolveOptions(o: SimulatorOptions): ResolvedOptions {
   const users = o.users ?? { user: 'pass' };
   if (Object.keys(users).length === 0) throw new SimulatorConfigError('users must name at least one user');
@@ -93,7 +102,7 @@ export function resolveOptions(o: SimulatorOptions): ResolvedOptions {
     users,
     seedDir: o.seedDir,
     items: o.items ?? [],
-    libraries: o.libraries ?? [],
+    libraries: libraries(o.libraries),
     sessionIdleTimeoutMs: nonNegative('sessionIdleTimeoutMs', o.sessionIdleTimeoutMs ?? 300_000),
     apiSessionIdleTimeoutMs: nonNegative('apiSessionIdleTimeoutMs', o.apiSessionIdleTimeoutMs ?? 1_800_000),
     prepareDelayMs: nonNegative('prepareDelayMs', o.prepareDelayMs ?? 20),

@@ -1,4 +1,5 @@
 import type { ServerResponse } from 'node:http';
+import { writeWithBackpressure } from './response-write.ts';
 
 const PIECE = 65_536;
 
@@ -27,19 +28,8 @@ export async function sendPaddedJson(res: ServerResponse, status: number, value:
     if (res.destroyed) return;
     const n = Math.min(left, piece.length);
     left -= n;
-    if (!res.write(piece.subarray(0, n))) await drained(res);
+    const waiting = writeWithBackpressure(res, piece.subarray(0, n));
+    if (waiting) await waiting;
   }
   res.end(tailBytes);
-}
-
-function drained(res: ServerResponse): Promise<void> {
-  return new Promise((resolve) => {
-    const done = (): void => {
-      res.off('drain', done);
-      res.off('close', done);
-      resolve();
-    };
-    res.on('drain', done);
-    res.on('close', done);
-  });
 }

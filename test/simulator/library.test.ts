@@ -3,7 +3,7 @@ import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { SimulatorConfigError, SimulatorLookupError, startSimulator } from '../../src/simulator/index.ts';
+import { type LibrarySpec, SimulatorConfigError, SimulatorLookupError, startSimulator } from '../../src/simulator/index.ts';
 import { useSimulator } from '../support/use-simulator.ts';
 import { DIALECTS, errorType, readAll, sha1, until } from './wire.ts';
 
@@ -178,6 +178,7 @@ describe('library', () => {
     expect(() => sim.library('cldl-sim')).toThrow(SimulatorLookupError);
     const item = { name: 'a', files: [] };
     await expect(startSimulator({ libraries: [{ name: 'x', items: [] }, { name: 'x', items: [] }] })).rejects.toThrow(/two libraries are named "x"/);
+    await expect(startSimulator({ libraries: [{ name: 'x' } as LibrarySpec] })).rejects.toThrow(/library x: items must be an array/);
     await expect(startSimulator({ libraries: [{ name: 'x', items: [item, item] }] })).rejects.toThrow(/two items are named "a" in library x/);
     await expect(startSimulator({ libraries: [{ name: 'x', items: [{ ...item, subscribed: true }] }] })).rejects.toThrow(/subscribed, but library x is LOCAL/);
     await expect(startSimulator({ libraries: [{ name: 'cldl-sim', type: 'SUBSCRIBED', items: [] }], items: [item] })).rejects.toThrow(SimulatorConfigError);
