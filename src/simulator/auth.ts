@@ -24,13 +24,13 @@ function sameText(a: string, b: string): boolean {
  * a fault that invalidates them all, as a vCenter restart or token revocation would.
  */
 export class ApiSessions {
-  private readonly sessions = new Map<string, ApiSession>();
-  private readonly users: Readonly<Record<string, string>>;
-  private readonly idleTimeoutMs: number;
+  readonly #sessions = new Map<string, ApiSession>();
+  readonly #users: Readonly<Record<string, string>>;
+  readonly #idleTimeoutMs: number;
 
   constructor(users: Readonly<Record<string, string>>, idleTimeoutMs: number) {
-    this.users = users;
-    this.idleTimeoutMs = idleTimeoutMs;
+    this.#users = users;
+    this.#idleTimeoutMs = idleTimeoutMs;
   }
 
   login(authorization: string | undefined): ApiSession {
@@ -40,21 +40,21 @@ export class ApiSessions {
     const colon = decoded.indexOf(':');
     const user = colon < 0 ? decoded : decoded.slice(0, colon);
     const password = colon < 0 ? '' : decoded.slice(colon + 1);
-    const expected = Object.hasOwn(this.users, user) ? this.users[user] : undefined;
+    const expected = Object.hasOwn(this.#users, user) ? this.#users[user] : undefined;
     if (expected === undefined || !sameText(password, expected)) throw unauthenticated('Invalid user name or password.');
     const now = new Date();
     const session: ApiSession = { token: randomBytes(16).toString('hex'), user, createdAt: now, lastAccessedAt: now };
-    this.sessions.set(session.token, session);
+    this.#sessions.set(session.token, session);
     return session;
   }
 
   /** The live session the header names, touched; unauthenticated otherwise. */
   authenticate(token: string | undefined): ApiSession {
-    const session = token ? this.sessions.get(token) : undefined;
+    const session = token ? this.#sessions.get(token) : undefined;
     if (!session) throw unauthenticated('Authentication required.');
     const now = Date.now();
-    if (now - session.lastAccessedAt.getTime() > this.idleTimeoutMs) {
-      this.sessions.delete(session.token);
+    if (now - session.lastAccessedAt.getTime() > this.#idleTimeoutMs) {
+      this.#sessions.delete(session.token);
       throw unauthenticated('The session has expired.');
     }
     session.lastAccessedAt = new Date(now);
@@ -62,18 +62,18 @@ export class ApiSessions {
   }
 
   logout(token: string): void {
-    this.sessions.delete(token);
+    this.#sessions.delete(token);
   }
 
   invalidateAll(): void {
-    this.sessions.clear();
+    this.#sessions.clear();
   }
 
   /** Sessions not yet idle past the timeout. */
   liveCount(): number {
     const now = Date.now();
     let n = 0;
-    for (const s of this.sessions.values()) if (now - s.lastAccessedAt.getTime() <= this.idleTimeoutMs) n++;
+    for (const s of this.#sessions.values()) if (now - s.lastAccessedAt.getTime() <= this.#idleTimeoutMs) n++;
     return n;
   }
 }

@@ -20,14 +20,21 @@ export interface DataRequestRecord {
 export class CallLog {
   readonly calls = Object.fromEntries(OPERATION_NAMES.map((op) => [op, 0])) as Record<OperationName, number>;
   readonly dataRequests: DataRequestRecord[] = [];
+  /** HEADs, which move no data: kept apart so the records stay as they were. */
+  readonly #heads = new WeakSet<DataRequestRecord>();
 
   count(op: OperationName): void {
     this.calls[op]++;
   }
 
-  dataRequest(session: string, file: string, range: string | undefined): DataRequestRecord {
+  dataRequest(method: string | undefined, session: string, file: string, range: string | undefined): DataRequestRecord {
     const record: DataRequestRecord = { at: Date.now(), session, file, range: range ?? null, status: 0, bytesSent: 0, ended: false, complete: false };
     this.dataRequests.push(record);
+    if (method === 'HEAD') this.#heads.add(record);
     return record;
+  }
+
+  isHead(record: DataRequestRecord): boolean {
+    return this.#heads.has(record);
   }
 }

@@ -37,9 +37,15 @@ export interface GeneratedSeed {
   tag: Buffer;
 }
 
-/** Stable across runs (derived from names, not ids), so benchmarks can compare checksums between runs. */
-export function generatedSeed(itemName: string, fileName: string): GeneratedSeed {
-  const digest = createHash('sha256').update(itemName).update('\0').update(fileName).digest();
+/**
+ * Stable across runs (derived from names, not ids), so benchmarks can compare checksums between
+ * runs. A later content generation of the item (replaced content) mixes in its number; the first
+ * does not, so content is what it always was.
+ */
+export function generatedSeed(itemName: string, fileName: string, generation = 1): GeneratedSeed {
+  const hash = createHash('sha256').update(itemName).update('\0').update(fileName);
+  if (generation > 1) hash.update(`\0${generation}`);
+  const digest = hash.digest();
   return { shift: digest.readUInt32LE(0) % PATTERN_PERIOD, tag: digest.subarray(8, 16) };
 }
 
@@ -77,17 +83,17 @@ function stamp(seed: GeneratedSeed, offset: number, target: Buffer): void {
  * back (a consumer of fileContent(), a cut response) is simply collected.
  */
 class ChunkPool {
-  private readonly free: ArrayBuffer[] = [];
-  private readonly idle = new Set<ArrayBuffer>();
-  private readonly ours = new WeakSet<ArrayBuffer>();
+  readonly #free: ArrayBuffer[] = [];
+  readonly #idle = new Set<ArrayBuffer>();
+  readonly #ours = new WeakSet<ArrayBuffer>();
 
   /** A buffer of `length` ≤ CHUNK_SIZE bytes, contents undefined. */
   acquire(length: number): Buffer {
-    let ab = this.free.pop();
-    if (ab) this.idle.delete(ab);
+    let ab = this.#free.pop();
+    if (ab) this.#idle.delete(ab);
     else {
       ab = new ArrayBuffer(CHUNK_SIZE);
-      this.ours.add(ab);
+      this.#ours.add(ab);
     }
     return Buffer.from(ab, 0, length);
   }
@@ -95,9 +101,9 @@ class ChunkPool {
   /** Only once nothing (the socket above all) refers to the chunk any more. */
   release(chunk: Buffer): void {
     const ab = chunk.buffer;
-    if (!(ab instanceof ArrayBuffer) || !this.ours.has(ab) || this.idle.has(ab) || this.free.length >= 16) return;
-    this.idle.add(ab);
-    this.free.push(ab);
+    if (!(ab instanceof ArrayBuffer) || !this.#ours.has(ab) || this.#idle.has(ab) || this.#free.length >= 16) return;
+    this.#idle.add(ab);
+    this.#free.push(ab);
   }
 }
 

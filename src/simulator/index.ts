@@ -2,21 +2,26 @@
  * The Content Library simulator's public surface, for tests, the demo and benchmarks. It imports
  * nothing from the rest of cldl: an independent peer catches the mistakes a shared type would hide.
  */
-export { startSimulator, type Simulator, type SimulatorItem } from './server.ts';
-export { generatedItems, type ItemSpec, type SimulatorOptions } from './options.ts';
+export { startSimulator, type Simulator } from './server.ts';
+export type { SimulatorItem, SimulatorLibrary } from './library-admin.ts';
+export { generatedItems, type ItemSpec, type LibrarySpec, type SimulatorOptions } from './options.ts';
+export type { FaultHandle } from './faults.ts';
 export type {
   BandwidthFault,
+  ClockSkewFault,
   CorruptFault,
   ErrorFault,
-  FaultHandle,
   FaultRule,
+  HugeJsonFault,
   InvalidateApiSessionsFault,
+  OverlongFault,
   PrepareFault,
   ResetFault,
   SessionFault,
+  SlowPrepareFault,
   StallFault,
-} from './faults.ts';
-export type { Inspection, InspectedFile, InspectedSession } from './inspect.ts';
+} from './fault-rules.ts';
+export type { Inspection, InspectedFile, InspectedSession, ItemActivity } from './inspect.ts';
 export type { DataRequestRecord } from './call-log.ts';
 export type { OperationName } from './operation-names.ts';
 export { OPERATION_NAMES } from './operation-names.ts';

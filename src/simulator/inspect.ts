@@ -1,6 +1,7 @@
 import type { ApiSessions } from './auth.ts';
 import type { CallLog, DataRequestRecord } from './call-log.ts';
 import type { DownloadSessions, DownloadSessionState, FilePrepareStatus, GoneReason } from './download-sessions.ts';
+import type { Libraries } from './libraries.ts';
 import type { OperationName } from './operation-names.ts';
 
 /** A snapshot of what the simulator saw, as plain data for assertions. */
@@ -15,6 +16,22 @@ export interface Inspection {
   apiSessions: number;
   /** Every request to a download URL, in arrival order. */
   dataRequests: DataRequestRecord[];
+  /** Download sessions created; a create answered with an earlier session (same client token) makes none. */
+  sessionsCreated: number;
+  /** GETs of download URLs, whatever their answer (HEADs move no data and are not counted). */
+  dataGets: number;
+  /** Body bytes those GETs sent. */
+  dataBytes: number;
+  /** The same per library item id: every item that exists, and deleted ones that had a session. */
+  byItem: Record<string, ItemActivity>;
+}
+
+export interface ItemActivity {
+  name: string;
+  sessionsCreated: number;
+  /** GETs of download URLs of this item's sessions. */
+  dataGets: number;
+  dataBytes: number;
 }
 
 export interface InspectedSession {
@@ -27,7 +44,7 @@ export interface InspectedSession {
   gone: GoneReason | null;
   /** The last client_progress a keep-alive set. */
   progress: number;
-  /** The client's fail() message. */
+  /** The client's fail() message, or why the server ended the session (its item was deleted). */
   errorMessage: string | null;
   /** Every keep-alive, with the progress in force after it (ms since the epoch). */
   keepAlives: Array<{ at: number; progress: number }>;
@@ -45,8 +62,24 @@ export interface InspectedFile {
   errorMessage: string | null;
 }
 
-export function inspect(sessions: DownloadSessions, apiSessions: ApiSessions, log: CallLog): Inspection {
+export function inspect(sessions: DownloadSessions, apiSessions: ApiSessions, log: CallLog, libraries: Libraries): Inspection {
   const all = sessions.all();
+  const byItem: Record<string, ItemActivity> = {};
+  const activity = (id: string, name: string): ItemActivity => (byItem[id] ??= { name, sessionsCreated: 0, dataGets: 0, dataBytes: 0 });
+  for (const item of libraries.list()) activity(item.id, item.name);
+  const itemOfSession = new Map<string, { id: string; name: string }>();
+  for (const s of all) {
+    activity(s.item.id, s.item.name).sessionsCreated++;
+    itemOfSession.set(s.id, s.item);
+  }
+  const gets = log.dataRequests.filter((r) => !log.isHead(r));
+  for (const r of gets) {
+    const item = itemOfSession.get(r.session);
+    if (!item) continue;
+    const a = activity(item.id, item.name);
+    a.dataGets++;
+    a.dataBytes += r.bytesSent;
+  }
   return {
     calls: { ...log.calls },
     sessions: all.map((s) => ({
@@ -73,5 +106,9 @@ export function inspect(sessions: DownloadSessions, apiSessions: ApiSessions, lo
     liveSessions: all.filter((s) => s.gone === null).length,
     apiSessions: apiSessions.liveCount(),
     dataRequests: log.dataRequests.map((r) => ({ ...r })),
+    sessionsCreated: all.length,
+    dataGets: gets.length,
+    dataBytes: gets.reduce((n, r) => n + r.bytesSent, 0),
+    byItem,
   };
 }

@@ -22,6 +22,16 @@ export interface ItemSpec {
   files: Array<{ name: string; size: number; content?: string | Uint8Array }>;
 }
 
+/** A library of its own, beside the default ones (cldl-sim, cldl-sim-subscribed) that `items` go to. */
+export interface LibrarySpec {
+  name: string;
+  /** Default: a random UUID. */
+  id?: string;
+  /** Default LOCAL. Every item of a SUBSCRIBED library is subscribed (sync applies). */
+  type?: 'LOCAL' | 'SUBSCRIBED';
+  items: ItemSpec[];
+}
+
 export interface SimulatorOptions {
   /** Default 127.0.0.1. */
   host?: string;
@@ -33,7 +43,14 @@ export interface SimulatorOptions {
   users?: Record<string, string>;
   /** Each plain file an item, each sub-folder one multi-file item (see docs/simulator.md). */
   seedDir?: string;
+  /** Into cldl-sim, or cldl-sim-subscribed for subscribed items. */
   items?: ItemSpec[];
+  /**
+   * More libraries, listed before the default ones. Item names are unique within a library; the
+   * same name may appear in two. A library named cldl-sim (LOCAL) is the default one: `items` and
+   * seeded items join it.
+   */
+  libraries?: LibrarySpec[];
   /** Download sessions expire after this long without activity. Default 300_000 (5 min). */
   sessionIdleTimeoutMs?: number;
   /** API (login) sessions expire after this long unused. Default 1_800_000 (30 min). */
@@ -64,6 +81,15 @@ function nonNegative(name: string, value: number): number {
   return value;
 }
 
+function libraries(specs: LibrarySpec[] | undefined): LibrarySpec[] {
+  if (specs === undefined) return [];
+  if (!Array.isArray(specs)) throw new SimulatorConfigError('libraries must be an array');
+  for (const l of specs) {
+    if (!Array.isArray(l.items)) throw new SimulatorConfigError(`library ${String(l.name)}: items must be an array`);
+  }
+  return specs;
+}
+
 export function resolveOptions(o: SimulatorOptions): ResolvedOptions {
   const users = o.users ?? { user: 'pass' };
   if (Object.keys(users).length === 0) throw new SimulatorConfigError('users must name at least one user');
@@ -76,6 +102,7 @@ export function resolveOptions(o: SimulatorOptions): ResolvedOptions {
     users,
     seedDir: o.seedDir,
     items: o.items ?? [],
+    libraries: libraries(o.libraries),
     sessionIdleTimeoutMs: nonNegative('sessionIdleTimeoutMs', o.sessionIdleTimeoutMs ?? 300_000),
     apiSessionIdleTimeoutMs: nonNegative('apiSessionIdleTimeoutMs', o.apiSessionIdleTimeoutMs ?? 1_800_000),
     prepareDelayMs: nonNegative('prepareDelayMs', o.prepareDelayMs ?? 20),

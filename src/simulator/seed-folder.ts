@@ -1,7 +1,7 @@
 import { readdir, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { SimulatorConfigError } from './errors.ts';
-import type { ItemDraft } from './library.ts';
+import type { ItemDraft } from './libraries.ts';
 
 /**
  * Items from a folder, served from disk without reading them at start: each plain file is an item

@@ -4,16 +4,18 @@ import type { AddressInfo } from 'node:net';
 import type { Readable } from 'node:stream';
 import { ApiSessions } from './auth.ts';
 import { CallLog } from './call-log.ts';
-import { type ChecksumAlgorithm, Checksums, isChecksumAlgorithm } from './checksums.ts';
-import { openContent } from './content.ts';
+import { Checksums } from './checksums.ts';
+import { WireClock } from './clock.ts';
 import { DownloadSessions } from './download-sessions.ts';
-import { SimulatorConfigError, SimulatorLookupError } from './errors.ts';
-import { type FaultHandle, type FaultRule, Faults } from './faults.ts';
+import { SimulatorLookupError } from './errors.ts';
+import type { FaultRule } from './fault-rules.ts';
+import { type FaultHandle, Faults } from './faults.ts';
 import { inspect, type Inspection } from './inspect.ts';
 import { draftFromSpec } from './item-specs.ts';
-import { type ItemFile, Library } from './library.ts';
+import { Libraries } from './libraries.ts';
+import { LibraryAdmin, type SimulatorItem, type SimulatorLibrary } from './library-admin.ts';
 import { Operations } from './operations.ts';
-import { resolveOptions, type SimulatorOptions } from './options.ts';
+import { type ItemSpec, resolveOptions, type SimulatorOptions } from './options.ts';
 import { seededRandom } from './prng.ts';
 import { type CompiledRoute, compileRoutes } from './router.ts';
 import { apiRoutes } from './routes/api.ts';
@@ -26,14 +28,6 @@ import { tlsMaterial } from './tls.ts';
 import { vapiDispatcher } from './vapi-dispatch.ts';
 import type { Dialect } from './vapi-errors.ts';
 
-/** An item as the simulator's caller sees it (ids to look for, sizes to expect). */
-export interface SimulatorItem {
-  id: string;
-  name: string;
-  type: string;
-  files: Array<{ name: string; size: number }>;
-}
-
 export interface Simulator {
   /** http(s)://host:port, no trailing slash. */
   url: string;
@@ -41,12 +35,28 @@ export interface Simulator {
   tls?: { certPem: string; thumbprint: string };
   /** The first user. */
   credentials: { username: string; password: string };
+  /** Every item of every library. */
   items(): SimulatorItem[];
-  /** Throws SimulatorLookupError if no item has that name. */
-  item(name: string): SimulatorItem;
-  /** The true bytes (no faults), streamed; optionally only [start, end). */
+  /**
+   * The item of that name; `libraryName` picks one when two libraries hold one of that name.
+   * Throws SimulatorLookupError if none (or, without a library, more than one) has that name.
+   */
+  item(name: string, libraryName?: string): SimulatorItem;
+  /** Throws SimulatorLookupError for an unknown name. */
+  library(name: string): SimulatorLibrary;
+  /** Adds an item now: to `libraryName`, else where `items` go. Throws SimulatorConfigError for a bad spec or a name taken in that library. */
+  addItem(spec: ItemSpec, libraryName?: string): SimulatorItem;
+  /**
+   * New content for the item and the next content_version ("2", "3"…): `files`, or, without them,
+   * the same names and sizes with new bytes. Checksums, a manifest, the item's size and file
+   * listings follow. Download sessions created before keep serving what they were created with.
+   */
+  replaceItemContent(itemIdOrName: string, files?: ItemSpec['files']): SimulatorItem;
+  /** The item leaves its library (item.get: not_found); its ACTIVE download sessions end in ERROR, their transfers cut. */
+  deleteItem(itemIdOrName: string): void;
+  /** The true bytes of the current content (no faults), streamed; optionally only [start, end). */
   fileContent(itemId: string, fileName: string, range?: { start?: number; end?: number }): Readable;
-  /** Lower-case hex of the true bytes. Default algorithm: the configured one. */
+  /** Lower-case hex of the current content's true bytes. Default algorithm: the configured one. */
   fileChecksum(itemId: string, fileName: string, algorithm?: string): Promise<string>;
   faults: { add(rule: FaultRule): FaultHandle; clear(): void };
   /** Every API session ends now: the next call with one gets 401. */
@@ -70,10 +80,16 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
   const o = resolveOptions(options);
   const timers = new TimerSet();
   const checksums = new Checksums();
-  const library = new Library(checksums);
+  const libraries = new Libraries(checksums);
   try {
-    if (o.seedDir !== undefined) for (const draft of await readSeedFolder(o.seedDir)) library.add(draft);
-    for (const spec of o.items) library.add(draftFromSpec(spec));
+    for (const spec of o.libraries) {
+      const library = libraries.addLibrary(spec);
+      for (const item of spec.items) libraries.add(draftFromSpec(item), library);
+    }
+    // As ever, the default local library exists even when empty, unless libraries of one's own are declared.
+    if (o.libraries.length === 0) libraries.defaultLibrary(false);
+    if (o.seedDir !== undefined) for (const draft of await readSeedFolder(o.seedDir)) libraries.add(draft);
+    for (const spec of o.items) libraries.add(draftFromSpec(spec));
   } catch (err) {
     await checksums.close();
     throw err;
@@ -82,20 +98,22 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
   const apiSessions = new ApiSessions(o.users, o.apiSessionIdleTimeoutMs);
   const faults = new Faults({ random: seededRandom(o.seed), timers, invalidateApiSessions: () => apiSessions.invalidateAll() });
   const sessions = new DownloadSessions({
-    library,
+    libraries,
     timers,
     idleTimeoutMs: o.sessionIdleTimeoutMs,
     prepareDelayMs: o.prepareDelayMs,
     prepareOutcome: (_s, fileName) => faults.prepareOutcome(fileName),
   });
   let baseUrl = '';
+  const clock = new WireClock(() => faults.clockSkewMs());
   const ops = new Operations({
     options: o,
-    library,
+    libraries,
     sessions,
     apiSessions,
     checksums,
     timers,
+    clock,
     endpoint: (sid, name) => ({ uri: baseUrl + dataPath(sid, name), ...(tls && { ssl_certificate_thumbprint: tls.thumbprint }) }),
   });
   const log = new CallLog();
@@ -110,6 +128,9 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
   };
 
   const onRequest = (req: IncomingMessage, res: ServerResponse): void => {
+    // Every response carries a Date header; Node's own is right unless the clock is skewed.
+    const date = clock.dateHeader();
+    if (date !== undefined) res.setHeader('date', date);
     dispatch(req, res).catch(() => res.destroy());
   };
   const server = tls ? https.createServer({ cert: tls.certPem, key: tls.keyPem }, onRequest) : http.createServer(onRequest);
@@ -123,27 +144,8 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
   const port = (server.address() as AddressInfo).port;
   baseUrl = `${tls ? 'https' : 'http'}://${urlHost(o.host)}:${port}`;
 
-  if (o.checksumsAtStart) {
-    for (const item of library.list()) {
-      const withManifest = item.files.some((f) => f.source.kind === 'manifest');
-      for (const f of item.files) {
-        checksums.prefetch(f.key, f.source, withManifest ? [o.checksumAlgorithm, 'SHA1'] : [o.checksumAlgorithm]);
-      }
-    }
-  }
-
-  const describe = (item: { id: string; name: string; type: string; files: ItemFile[] }): SimulatorItem => ({
-    id: item.id,
-    name: item.name,
-    type: item.type,
-    files: item.files.map((f) => ({ name: f.name, size: f.size })),
-  });
-  const fileOf = (itemId: string, fileName: string): ItemFile => {
-    const item = library.get(itemId);
-    const f = item?.files.find((x) => x.name === fileName);
-    if (!f) throw new SimulatorLookupError(item ? `item ${itemId} has no file ${JSON.stringify(fileName)}` : `no item ${itemId}`);
-    return f;
-  };
+  const admin = new LibraryAdmin({ libraries, sessions, checksums, checksumAlgorithm: o.checksumAlgorithm, hashEagerly: o.checksumsAtStart });
+  for (const item of libraries.list()) admin.hashInBackground(item);
   const [username, password] = Object.entries(o.users)[0]!;
   let stopping: Promise<void> | undefined;
 
@@ -151,22 +153,14 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
     url: baseUrl,
     ...(tls && { tls: { certPem: tls.certPem, thumbprint: tls.thumbprint } }),
     credentials: { username, password },
-    items: () => library.list().map(describe),
-    item(name) {
-      const item = library.byName(name);
-      if (!item) throw new SimulatorLookupError(`no item named ${JSON.stringify(name)}`);
-      return describe(item);
-    },
-    fileContent(itemId, fileName, range = {}) {
-      const f = fileOf(itemId, fileName);
-      return openContent(f.source, range.start ?? 0, Math.min(range.end ?? f.size, f.size));
-    },
-    fileChecksum(itemId, fileName, algorithm = o.checksumAlgorithm) {
-      const f = fileOf(itemId, fileName);
-      const upper = algorithm.toUpperCase();
-      if (!isChecksumAlgorithm(upper)) return Promise.reject(new SimulatorConfigError(`unknown checksum algorithm ${algorithm}`));
-      return checksums.checksum(f.key, f.source, upper satisfies ChecksumAlgorithm);
-    },
+    items: () => admin.items(),
+    item: (name, libraryName) => admin.item(name, libraryName),
+    library: (name) => admin.library(name),
+    addItem: (spec, libraryName) => admin.addItem(spec, libraryName),
+    replaceItemContent: (itemIdOrName, files) => admin.replaceItemContent(itemIdOrName, files),
+    deleteItem: (itemIdOrName) => admin.deleteItem(itemIdOrName),
+    fileContent: (itemId, fileName, range) => admin.fileContent(itemId, fileName, range),
+    fileChecksum: (itemId, fileName, algorithm) => admin.fileChecksum(itemId, fileName, algorithm),
     faults: { add: (rule) => faults.add(rule), clear: () => faults.clear() },
     invalidateApiSessions: () => apiSessions.invalidateAll(),
     expireSession(id) {
@@ -175,7 +169,7 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
     cancelSession(id) {
       if (!sessions.cancelByServer(id)) throw new SimulatorLookupError(`no download session ${id}`);
     },
-    inspect: () => inspect(sessions, apiSessions, log),
+    inspect: () => inspect(sessions, apiSessions, log, libraries),
     stop() {
       stopping ??= (async () => {
         faults.clear();

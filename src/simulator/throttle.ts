@@ -5,13 +5,13 @@ import { performance } from 'node:perf_hooks';
  * reserves its slot on a single timeline and waits for it.
  */
 export class Throttle {
-  private nextFreeAt = 0;
+  #nextFreeAt = 0;
 
   /** Milliseconds to wait before sending `bytes` at `bytesPerSecond`, reserving the slot. */
   reserve(bytes: number, bytesPerSecond: number): number {
     const now = performance.now();
-    const start = Math.max(now, this.nextFreeAt);
-    this.nextFreeAt = start + (bytes / bytesPerSecond) * 1000;
+    const start = Math.max(now, this.#nextFreeAt);
+    this.#nextFreeAt = start + (bytes / bytesPerSecond) * 1000;
     return start - now;
   }
 

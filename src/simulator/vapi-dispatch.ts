@@ -2,7 +2,9 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { ApiSessions } from './auth.ts';
 import type { CallLog } from './call-log.ts';
 import type { Faults } from './faults.ts';
-import { readJsonBody, sendEmpty, sendJson, sendVapiError } from './http-json.ts';
+import { readJsonBody, sendEmpty, sendJson } from './http-json.ts';
+import type { OperationName } from './operation-names.ts';
+import { sendPaddedJson } from './padded-json.ts';
 import { type CompiledRoute, matchRoute, type RouteContext } from './router.ts';
 import { type Dialect, VapiError } from './vapi-errors.ts';
 
@@ -24,7 +26,14 @@ function header(req: IncomingMessage, name: string): string | undefined {
  * vAPI error as JSON, never a plain-text or HTML page, since clients parse error bodies.
  */
 export function vapiDispatcher(d: VapiDispatchDeps): (req: IncomingMessage, res: ServerResponse, url: URL) => Promise<void> {
-  async function handle(req: IncomingMessage, res: ServerResponse, url: URL, dialect: Dialect): Promise<void> {
+  /** A body as it is, or padded by a huge-json fault on this operation. */
+  async function send(res: ServerResponse, op: OperationName | undefined, status: number, body: unknown): Promise<void> {
+    const padTo = op === undefined ? undefined : d.faults.hugeJson(op);
+    if (padTo === undefined) sendJson(res, status, body);
+    else await sendPaddedJson(res, status, body, padTo);
+  }
+
+  async function handle(req: IncomingMessage, res: ServerResponse, url: URL, dialect: Dialect, matched: { op?: OperationName }): Promise<void> {
     const vapiPath = url.pathname.startsWith('/rest/') || url.pathname.startsWith('/api/');
     const m = vapiPath ? matchRoute(d.routes[dialect], req.method ?? '', url, dialect === 'rest' ? '~action' : 'action') : undefined;
     if (!m) {
@@ -34,6 +43,7 @@ export function vapiDispatcher(d: VapiDispatchDeps): (req: IncomingMessage, res:
       });
     }
     const { route, params } = m;
+    matched.op = route.op;
     d.log.count(route.op);
     const injected = d.faults.errorFor(route.op);
     if (injected) throw injected;
@@ -43,15 +53,17 @@ export function vapiDispatcher(d: VapiDispatchDeps): (req: IncomingMessage, res:
       : route.handle(ctx, d.apiSessions.authenticate(header(req, 'vmware-api-session-id'))));
     if (dialect === 'rest') {
       if (value === undefined) sendEmpty(res, 200);
-      else sendJson(res, 200, { value });
+      else await send(res, route.op, 200, { value });
     } else if (value === undefined) sendEmpty(res, 204);
-    else sendJson(res, route.created ? 201 : 200, value);
+    else await send(res, route.op, route.created ? 201 : 200, value);
   }
 
   return async (req, res, url) => {
     const dialect: Dialect = url.pathname.startsWith('/rest/') ? 'rest' : 'api';
+    // The operation, once routed: a huge-json fault pads its errors too.
+    const matched: { op?: OperationName } = {};
     try {
-      await handle(req, res, url, dialect);
+      await handle(req, res, url, dialect, matched);
     } catch (err) {
       if (res.headersSent) {
         res.destroy();
@@ -59,7 +71,7 @@ export function vapiDispatcher(d: VapiDispatchDeps): (req: IncomingMessage, res:
       }
       // A simulator bug still answers as vCenter would: a vAPI error.
       const e = err instanceof VapiError ? err : new VapiError('internal_server_error', `Simulator error: ${err instanceof Error ? err.message : String(err)}`);
-      sendVapiError(res, e, dialect);
+      await send(res, matched.op, e.statusFor(dialect), e.bodyFor(dialect));
     }
   };
 }

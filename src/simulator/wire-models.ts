@@ -1,7 +1,8 @@
 import type { ApiSession } from './auth.ts';
 import type { ChecksumAlgorithm, Checksums } from './checksums.ts';
+import type { WireClock } from './clock.ts';
 import type { DownloadSession, SessionFile } from './download-sessions.ts';
-import type { ItemFile, ItemRecord } from './library.ts';
+import type { ItemFile, ItemRecord } from './libraries.ts';
 import { localizableMessage } from './vapi-errors.ts';
 
 /**
@@ -14,21 +15,21 @@ export interface TransferEndpoint {
   ssl_certificate_thumbprint?: string;
 }
 
-export function sessionInfoModel(s: ApiSession): unknown {
-  return { user: s.user, created_time: s.createdAt.toISOString(), last_accessed_time: s.lastAccessedAt.toISOString() };
+export function sessionInfoModel(s: ApiSession, clock: WireClock): unknown {
+  return { user: s.user, created_time: clock.iso(s.createdAt.getTime()), last_accessed_time: clock.iso(s.lastAccessedAt.getTime()) };
 }
 
-export function downloadSessionModel(s: DownloadSession, expiresAt: number): unknown {
+export function downloadSessionModel(s: DownloadSession, expiresAt: number, clock: WireClock): unknown {
   return {
     id: s.id,
     library_item_id: s.item.id,
     library_item_content_version: s.contentVersion,
     ...(s.errorMessage !== undefined && {
-      error_message: localizableMessage('com.vmware.vdcs.cls-main.client_error', s.errorMessage),
+      error_message: localizableMessage(s.errorFromServer ? 'com.vmware.vdcs.cls-main.item_deleted' : 'com.vmware.vdcs.cls-main.client_error', s.errorMessage),
     }),
     client_progress: s.progress,
     state: s.state,
-    expiration_time: new Date(expiresAt).toISOString(),
+    expiration_time: clock.iso(expiresAt),
   };
 }
 
@@ -56,7 +57,7 @@ export async function sessionFileModel(s: DownloadSession, f: SessionFile, ctx: 
   };
 }
 
-export function itemModel(item: ItemRecord): unknown {
+export function itemModel(item: ItemRecord, clock: WireClock): unknown {
   return {
     id: item.id,
     library_id: item.libraryId,
@@ -67,9 +68,9 @@ export function itemModel(item: ItemRecord): unknown {
     content_version: item.contentVersion,
     metadata_version: '1',
     version: '1',
-    creation_time: item.creationTime.toISOString(),
-    last_modified_time: item.lastModifiedTime.toISOString(),
-    ...(item.lastSyncTime && { last_sync_time: item.lastSyncTime.toISOString() }),
+    creation_time: clock.iso(item.creationTime.getTime()),
+    last_modified_time: clock.iso(item.lastModifiedTime.getTime()),
+    ...(item.lastSyncTime && { last_sync_time: clock.iso(item.lastSyncTime.getTime()) }),
     ...(item.sourceId !== undefined && { source_id: item.sourceId }),
     security_compliance: true,
   };

@@ -1,20 +1,18 @@
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { type Simulator, startSimulator } from '../../src/simulator/index.ts';
+import { beforeEach, describe, expect, it } from 'vitest';
+import type { Simulator } from '../../src/simulator/index.ts';
+import { useSimulator } from '../support/use-simulator.ts';
 import { basic, call, DIALECTS, errorType, until, VapiCaller } from './wire.ts';
 
 const LOGIN = { rest: '/rest/com/vmware/cis/session', api: '/api/session' } as const;
 
 describe.each(DIALECTS)('API sessions over /%s', (dialect) => {
+  const { startBare } = useSimulator();
   let sim: Simulator;
   let c: VapiCaller;
 
   beforeEach(async () => {
-    sim = await startSimulator({ users: { user: 'pass', admin: 'VMware1!' }, items: [{ name: 'disk', files: [{ name: 'disk.iso', size: 100 }] }] });
+    sim = await startBare({ users: { user: 'pass', admin: 'VMware1!' }, items: [{ name: 'disk', files: [{ name: 'disk.iso', size: 100 }] }] });
     c = new VapiCaller(sim.url, dialect);
-  });
-
-  afterEach(async () => {
-    await sim.stop();
   });
 
   it('logs in with Basic auth: the token shape per dialect', async () => {
@@ -99,24 +97,22 @@ describe.each(DIALECTS)('API sessions over /%s', (dialect) => {
 });
 
 describe('API session idle timeout', () => {
+  const { startBare } = useSimulator();
+
   it.each(DIALECTS)('expires an API session unused for the timeout; use postpones it (/%s)', async (dialect) => {
-    const sim = await startSimulator({ apiSessionIdleTimeoutMs: 800 });
-    try {
-      const idle = new VapiCaller(sim.url, dialect);
-      const busy = new VapiCaller(sim.url, dialect);
-      await idle.login();
-      await busy.login();
-      const start = Date.now();
-      await until(async () => {
-        expect((await busy.libraries()).status).toBe(200);
-        return Date.now() - start > 1100;
-      }, 2000, 'time to pass with the busy session in use');
-      const r = await idle.libraries();
-      expect(r.status).toBe(401);
-      expect(errorType(r)).toBe('UNAUTHENTICATED');
+    const sim = await startBare({ apiSessionIdleTimeoutMs: 800 });
+    const idle = new VapiCaller(sim.url, dialect);
+    const busy = new VapiCaller(sim.url, dialect);
+    await idle.login();
+    await busy.login();
+    const start = Date.now();
+    await until(async () => {
       expect((await busy.libraries()).status).toBe(200);
-    } finally {
-      await sim.stop();
-    }
+      return Date.now() - start > 1100;
+    }, 2000, 'time to pass with the busy session in use');
+    const r = await idle.libraries();
+    expect(r.status).toBe(401);
+    expect(errorType(r)).toBe('UNAUTHENTICATED');
+    expect((await busy.libraries()).status).toBe(200);
   });
 });

@@ -103,8 +103,10 @@ describe('conformance to the vSphere 8.0.2 spec (spec-proxy)', () => {
     expect(status(await c.files(id))).toBe(200);
     expect(status(await c.files('no-such-session'))).toBe(404);
     expect(status(await c.file(id, 'disk.iso'))).toBe(200);
-    expect(status(await c.file(id, 'nope'))).toBe(404);
-    expect(status(await c.prepare(id, 'nope'))).toBe(404);
+    expect(status(await c.file(id, 'nope'))).toBe(400);
+    expect(status(await c.file('no-such-session', 'disk.iso'))).toBe(404);
+    expect(status(await c.prepare(id, 'nope'))).toBe(400);
+    expect(status(await c.prepare('no-such-session', 'disk.iso'))).toBe(404);
     expect(status(await c.prepare(id, 'disk.iso', 'DIRECT'))).toBe(200);
     expect(status(await c.prepare(id, 'notes.txt'))).toBe(200);
     const info = await c.waitPrepared(id, 'disk.iso');
@@ -131,6 +133,7 @@ describe('conformance to the vSphere 8.0.2 spec (spec-proxy)', () => {
     const other = await c.createId(itemId);
     expect(status(await c.cancel(other))).toBe(ok);
     expect(status(await c.cancel(other))).toBe(400);
+    expect(status(await c.prepare(other, 'disk.iso'))).toBe(400);
     expect(status(await c.cancel('no-such-session'))).toBe(404);
     expect(status(await c.keepAlive(other))).toBe(400);
     expect(status(await c.get(other))).toBe(200);

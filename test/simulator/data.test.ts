@@ -1,28 +1,16 @@
-import { afterEach, describe, expect, it } from 'vitest';
-import { type Simulator, type SimulatorOptions, STAMP_BLOCK, startSimulator } from '../../src/simulator/index.ts';
-import { DIALECTS, readAll, sha1, VapiCaller } from './wire.ts';
+import { describe, expect, it } from 'vitest';
+import { STAMP_BLOCK } from '../../src/simulator/index.ts';
+import { useSimulator } from '../support/use-simulator.ts';
+import { DIALECTS, readAll, sha1 } from './wire.ts';
 
 const ONE_MIB = 1024 * 1024;
 const GIB = 1024 ** 3;
 
 describe('download endpoint', () => {
-  let sim: Simulator | undefined;
-  let c: VapiCaller;
-
-  async function start(options: SimulatorOptions, dialect: 'rest' | 'api' = 'api'): Promise<Simulator> {
-    sim = await startSimulator(options);
-    c = new VapiCaller(sim.url, dialect);
-    await c.login();
-    return sim;
-  }
-
-  afterEach(async () => {
-    await sim?.stop();
-    sim = undefined;
-  });
+  const { start } = useSimulator();
 
   it.each(DIALECTS)('serves the true bytes with Content-Length and Accept-Ranges (/%s)', async (dialect) => {
-    const s = await start({ items: [{ name: 'disk', files: [{ name: 'disk.iso', size: 2 * ONE_MIB + 3 }] }] }, dialect);
+    const { sim: s, caller: c } = await start({ items: [{ name: 'disk', files: [{ name: 'disk.iso', size: 2 * ONE_MIB + 3 }] }] }, dialect);
     const itemId = s.item('disk').id;
     const { uri } = await c.preparedFile(itemId, 'disk.iso');
     const d = await c.download(uri);
@@ -35,7 +23,7 @@ describe('download endpoint', () => {
 
   it('answers Range bytes=N-M, bytes=N- and bytes=-S with 206 and Content-Range; past the end 416', async () => {
     const size = 10_000;
-    const s = await start({ items: [{ name: 'disk', files: [{ name: 'disk.iso', size }] }] });
+    const { sim: s, caller: c } = await start({ items: [{ name: 'disk', files: [{ name: 'disk.iso', size }] }] });
     const itemId = s.item('disk').id;
     const whole = await readAll(s.fileContent(itemId, 'disk.iso'));
     const { uri } = await c.preparedFile(itemId, 'disk.iso');
@@ -71,7 +59,7 @@ describe('download endpoint', () => {
   });
 
   it('ranges: false ignores Range: 200 with the whole body and no Accept-Ranges', async () => {
-    const s = await start({ ranges: false, items: [{ name: 'disk', files: [{ name: 'disk.iso', size: 5000 }] }] });
+    const { sim: s, caller: c } = await start({ ranges: false, items: [{ name: 'disk', files: [{ name: 'disk.iso', size: 5000 }] }] });
     const { uri } = await c.preparedFile(s.item('disk').id, 'disk.iso');
     const d = await c.download(uri, { range: 'bytes=1000-' });
     expect(d.status).toBe(200);
@@ -82,7 +70,7 @@ describe('download endpoint', () => {
 
   it('serves unsafe file names as names, and empty files', async () => {
     const names = ['../../etc/passwd', '/etc/passwd', 'nul\0byte.vmdk', '..', 'spaces and %41.txt', 'empty'];
-    const s = await start({
+    const { sim: s, caller: c } = await start({
       items: [{ name: 'evil', files: names.map((name) => ({ name, size: name === 'empty' ? 0 : 64, ...(name !== 'empty' && { content: name.padEnd(64, '#') }) })) }],
     });
     const itemId = s.item('evil').id;
@@ -104,7 +92,7 @@ describe('download endpoint', () => {
   });
 
   it('HEAD answers the headers only', async () => {
-    const s = await start({ items: [{ name: 'disk', files: [{ name: 'disk.iso', size: 1234 }] }] });
+    const { sim: s, caller: c } = await start({ items: [{ name: 'disk', files: [{ name: 'disk.iso', size: 1234 }] }] });
     const { uri } = await c.preparedFile(s.item('disk').id, 'disk.iso');
     const res = await fetch(uri, { method: 'HEAD', headers: { 'vmware-api-session-id': c.token! } });
     expect(res.status).toBe(200);
@@ -112,7 +100,7 @@ describe('download endpoint', () => {
   });
 
   it('answers 404 for an unknown session or file, and counts data bytes as session activity', async () => {
-    const s = await start({ sessionIdleTimeoutMs: 500, items: [{ name: 'disk', files: [{ name: 'disk.iso', size: 100 }] }] });
+    const { sim: s, caller: c } = await start({ sessionIdleTimeoutMs: 500, items: [{ name: 'disk', files: [{ name: 'disk.iso', size: 100 }] }] });
     const { session, uri } = await c.preparedFile(s.item('disk').id, 'disk.iso');
     expect((await c.download(`${s.url}/cls/data/nope/disk.iso`)).status).toBe(404);
     expect((await c.download(`${s.url}/cls/data/${session}/other.iso`)).status).toBe(404);
@@ -127,7 +115,7 @@ describe('download endpoint', () => {
   });
 
   it('generates every 4 KiB block distinct: stamped with its offset, so a wrong resume offset changes the bytes', async () => {
-    const s = await start({ items: [{ name: 'a', files: [{ name: 'x', size: 8 * ONE_MIB }, { name: 'y', size: 8 * ONE_MIB }] }] });
+    const { sim: s } = await start({ items: [{ name: 'a', files: [{ name: 'x', size: 8 * ONE_MIB }, { name: 'y', size: 8 * ONE_MIB }] }] });
     const id = s.item('a').id;
     const x = await readAll(s.fileContent(id, 'x'));
     const y = await readAll(s.fileContent(id, 'y'));
@@ -145,7 +133,7 @@ describe('download endpoint', () => {
 
   it('serves a 20 GiB generated item near its end, stamped past 2^32', async () => {
     const size = 20 * GIB + 12_345;
-    const s = await start({ checksumsAtStart: false, items: [{ name: 'huge', files: [{ name: 'huge.vmdk', size }] }] });
+    const { sim: s, caller: c } = await start({ checksumsAtStart: false, items: [{ name: 'huge', files: [{ name: 'huge.vmdk', size }] }] });
     const itemId = s.item('huge').id;
     expect(s.item('huge').files).toEqual([{ name: 'huge.vmdk', size }]);
     const { uri } = await c.preparedFile(itemId, 'huge.vmdk');

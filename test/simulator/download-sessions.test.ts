@@ -1,5 +1,6 @@
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { type Simulator, SimulatorLookupError, startSimulator } from '../../src/simulator/index.ts';
+import { beforeEach, describe, expect, it } from 'vitest';
+import { type Simulator, SimulatorLookupError } from '../../src/simulator/index.ts';
+import { useSimulator } from '../support/use-simulator.ts';
 import { call, DIALECTS, errorText, errorType, until, VapiCaller } from './wire.ts';
 
 interface SessionModel {
@@ -13,26 +14,24 @@ interface SessionModel {
 }
 
 describe.each(DIALECTS)('download sessions over /%s', (dialect) => {
+  const simulator = useSimulator();
   let sim: Simulator;
   let c: VapiCaller;
   let itemId: string;
 
   beforeEach(async () => {
-    sim = await startSimulator({
-      users: { user: 'pass', other: 'secret' },
-      items: [
-        { name: 'disk', files: [{ name: 'disk.iso', size: 4096 }] },
-        { name: 'other', files: [{ name: 'other.iso', size: 10 }] },
-      ],
-      checksumsAtStart: false,
-    });
-    c = new VapiCaller(sim.url, dialect);
-    await c.login();
+    ({ sim, caller: c } = await simulator.start(
+      {
+        users: { user: 'pass', other: 'secret' },
+        items: [
+          { name: 'disk', files: [{ name: 'disk.iso', size: 4096 }] },
+          { name: 'other', files: [{ name: 'other.iso', size: 10 }] },
+        ],
+        checksumsAtStart: false,
+      },
+      dialect,
+    ));
     itemId = sim.item('disk').id;
-  });
-
-  afterEach(async () => {
-    await sim.stop();
   });
 
   it('creates an ACTIVE session with the spec model and the item content version', async () => {
@@ -175,15 +174,10 @@ describe.each(DIALECTS)('download sessions over /%s', (dialect) => {
 });
 
 describe('download session idle expiry', () => {
-  let sim: Simulator;
-  afterEach(async () => {
-    await sim.stop();
-  });
+  const { start } = useSimulator();
 
   it.each(DIALECTS)('expires a session idle for the timeout, and activity postpones it (/%s)', async (dialect) => {
-    sim = await startSimulator({ sessionIdleTimeoutMs: 1000, items: [{ name: 'disk', files: [{ name: 'disk.iso', size: 10 }] }], checksumsAtStart: false });
-    const c = new VapiCaller(sim.url, dialect);
-    await c.login();
+    const { sim, caller: c } = await start({ sessionIdleTimeoutMs: 1000, items: [{ name: 'disk', files: [{ name: 'disk.iso', size: 10 }] }], checksumsAtStart: false }, dialect);
     const idle = await c.createId(sim.item('disk').id);
     const busy = await c.createId(sim.item('disk').id);
     // get() is activity too: the session expires a timeout after it.

@@ -1,30 +1,18 @@
 import { performance } from 'node:perf_hooks';
-import { afterEach, describe, expect, it } from 'vitest';
-import { type Simulator, type SimulatorOptions, startSimulator } from '../../src/simulator/index.ts';
-import { DIALECTS, errorText, errorType, type FileInfo, until, VapiCaller } from './wire.ts';
+import { describe, expect, it } from 'vitest';
+import type { Simulator, SimulatorOptions } from '../../src/simulator/index.ts';
+import { useSimulator } from '../support/use-simulator.ts';
+import { DIALECTS, errorText, errorType, type FileInfo, until } from './wire.ts';
 
 const ONE_MIB = 1024 * 1024;
 
-let sim: Simulator | undefined;
-let c: VapiCaller;
-
-async function start(options: SimulatorOptions, dialect: 'rest' | 'api' = 'api'): Promise<Simulator> {
-  sim = await startSimulator({ checksumsAtStart: false, ...options });
-  c = new VapiCaller(sim.url, dialect);
-  await c.login();
-  return sim;
-}
-
-afterEach(async () => {
-  await sim?.stop();
-  sim = undefined;
-});
+const { start } = useSimulator({ checksumsAtStart: false });
 
 const disk = (size: number): SimulatorOptions['items'] => [{ name: 'disk', files: [{ name: 'disk.iso', size }, { name: 'other.iso', size }] }];
 
 describe.each(DIALECTS)('error faults over /%s', (dialect) => {
   it('answers an operation with the error the first `times` calls, then normally', async () => {
-    const s = await start({ items: disk(10) }, dialect);
+    const { sim: s, caller: c } = await start({ items: disk(10) }, dialect);
     const fault = s.faults.add({ kind: 'error', op: 'download_session.create', error: 'service_unavailable', times: 2 });
     const id = s.item('disk').id;
     for (let i = 0; i < 2; i++) {
@@ -41,7 +29,7 @@ describe.each(DIALECTS)('error faults over /%s', (dialect) => {
   });
 
   it('uses each dialect’s status for the error type, or the given status', async () => {
-    const s = await start({ items: disk(10) }, dialect);
+    const { sim: s, caller: c } = await start({ items: disk(10) }, dialect);
     const expected: Array<[Parameters<Simulator['faults']['add']>[0], number, string]> = [
       [{ kind: 'error', op: 'library.list', error: 'resource_busy', times: 1 }, dialect === 'rest' ? 400 : 500, 'RESOURCE_BUSY'],
       [{ kind: 'error', op: 'library.list', error: 'concurrent_change', times: 1 }, dialect === 'rest' ? 400 : 409, 'CONCURRENT_CHANGE'],
@@ -67,7 +55,7 @@ describe.each(DIALECTS)('error faults over /%s', (dialect) => {
 
   it('fires with a probability, repeatably for a given seed', async () => {
     const pattern = async (seed: number): Promise<number[]> => {
-      const s = await start({ seed }, dialect);
+      const { sim: s, caller: c } = await start({ seed }, dialect);
       const f = s.faults.add({ kind: 'error', op: 'library.list', probability: 0.5 });
       const statuses: number[] = [];
       for (let i = 0; i < 24; i++) statuses.push((await c.libraries()).status);
@@ -85,7 +73,7 @@ describe.each(DIALECTS)('error faults over /%s', (dialect) => {
 
 describe('data faults', () => {
   it('resets the connection after N bytes, once, for the named file only', async () => {
-    const s = await start({ items: disk(3 * ONE_MIB) });
+    const { sim: s, caller: c } = await start({ items: disk(3 * ONE_MIB) });
     const id = s.item('disk').id;
     const session = await c.createId(id);
     await c.prepare(session, 'disk.iso');
@@ -110,7 +98,7 @@ describe('data faults', () => {
   });
 
   it('can reset with a TCP RST', async () => {
-    const s = await start({ items: disk(2 * ONE_MIB) });
+    const { sim: s, caller: c } = await start({ items: disk(2 * ONE_MIB) });
     const { uri } = await c.preparedFile(s.item('disk').id, 'disk.iso');
     s.faults.add({ kind: 'reset', afterBytes: 1000, rst: true, times: 1 });
     const cut = await c.download(uri);
@@ -119,7 +107,7 @@ describe('data faults', () => {
   });
 
   it('stalls after N bytes for T ms, then finishes', async () => {
-    const s = await start({ items: disk(2 * ONE_MIB) });
+    const { sim: s, caller: c } = await start({ items: disk(2 * ONE_MIB) });
     const { uri } = await c.preparedFile(s.item('disk').id, 'disk.iso');
     s.faults.add({ kind: 'stall', afterBytes: 4096, ms: 400, times: 1 });
     const t0 = performance.now();
@@ -134,7 +122,7 @@ describe('data faults', () => {
   });
 
   it('caps bandwidth for all data responses until removed', async () => {
-    const s = await start({ items: disk(ONE_MIB) });
+    const { sim: s, caller: c } = await start({ items: disk(ONE_MIB) });
     const { uri } = await c.preparedFile(s.item('disk').id, 'disk.iso');
     const cap = s.faults.add({ kind: 'bandwidth', bytesPerSecond: 2 * ONE_MIB });
     let t0 = performance.now();
@@ -148,7 +136,7 @@ describe('data faults', () => {
   });
 
   it('expires a download session after N of its data bytes, cutting the transfer', async () => {
-    const s = await start({ items: disk(2 * ONE_MIB) });
+    const { sim: s, caller: c } = await start({ items: disk(2 * ONE_MIB) });
     const { session, uri } = await c.preparedFile(s.item('disk').id, 'disk.iso');
     s.faults.add({ kind: 'expire-session', afterBytes: ONE_MIB, session });
     const cut = await c.download(uri);
@@ -160,7 +148,7 @@ describe('data faults', () => {
   });
 
   it('cancels a download session after N data bytes across requests', async () => {
-    const s = await start({ items: disk(ONE_MIB) });
+    const { sim: s, caller: c } = await start({ items: disk(ONE_MIB) });
     const { session, uri } = await c.preparedFile(s.item('disk').id, 'disk.iso');
     const f = s.faults.add({ kind: 'cancel-session', afterBytes: ONE_MIB + 100 });
     expect((await c.download(uri)).bytes).toBe(ONE_MIB);
@@ -174,7 +162,7 @@ describe('data faults', () => {
   });
 
   it('cancelSession() and expireSession() mid-transfer cut it', async () => {
-    const s = await start({ items: disk(4 * ONE_MIB) });
+    const { sim: s, caller: c } = await start({ items: disk(4 * ONE_MIB) });
     const { session, uri } = await c.preparedFile(s.item('disk').id, 'disk.iso');
     s.faults.add({ kind: 'stall', afterBytes: 1000, ms: 5000 });
     const pending = c.download(uri);
@@ -186,7 +174,7 @@ describe('data faults', () => {
   });
 
   it('flips a byte at an offset; checksum_info still reports the truth; times lets a retry succeed', async () => {
-    const s = await start({ items: disk(2 * ONE_MIB) });
+    const { sim: s, caller: c } = await start({ items: disk(2 * ONE_MIB) });
     const itemId = s.item('disk').id;
     const { session, uri } = await c.preparedFile(itemId, 'disk.iso');
     const offset = ONE_MIB + 12_345;
@@ -205,7 +193,7 @@ describe('data faults', () => {
   });
 
   it('a `data` error fault answers the download URL with the error', async () => {
-    const s = await start({ items: disk(100) });
+    const { sim: s, caller: c } = await start({ items: disk(100) });
     const { uri } = await c.preparedFile(s.item('disk').id, 'disk.iso');
     s.faults.add({ kind: 'error', op: 'data', error: 'service_unavailable', times: 1 });
     const d = await c.download(uri);
@@ -217,7 +205,7 @@ describe('data faults', () => {
 
 describe('prepare faults', () => {
   it('a prepare that never finishes stays PREPARING', async () => {
-    const s = await start({ prepareDelayMs: 10, items: disk(10) });
+    const { sim: s, caller: c } = await start({ prepareDelayMs: 10, items: disk(10) });
     s.faults.add({ kind: 'prepare-never', file: 'disk.iso' });
     const session = await c.createId(s.item('disk').id);
     await c.prepare(session, 'disk.iso');
@@ -229,7 +217,7 @@ describe('prepare faults', () => {
   });
 
   it('a prepare that ends in ERROR with a message; with times, the next prepare succeeds', async () => {
-    const s = await start({ items: disk(10) });
+    const { sim: s, caller: c } = await start({ items: disk(10) });
     const f = s.faults.add({ kind: 'prepare-error', message: 'datastore unreachable', times: 1 });
     const session = await c.createId(s.item('disk').id);
     await c.prepare(session, 'disk.iso');
@@ -243,7 +231,7 @@ describe('prepare faults', () => {
   });
 
   it('rejects malformed rules', async () => {
-    const s = await start({});
+    const { sim: s } = await start({});
     expect(() => s.faults.add({ kind: 'error', op: 'no.such.op' as 'data' })).toThrow(/unknown operation/);
     expect(() => s.faults.add({ kind: 'bandwidth', bytesPerSecond: 0 })).toThrow(/positive/);
     expect(() => s.faults.add({ kind: 'error', op: '*', probability: 2 })).toThrow(/probability/);

@@ -1,28 +1,15 @@
 import { createHash } from 'node:crypto';
-import { afterEach, describe, expect, it } from 'vitest';
-import { type Simulator, type SimulatorOptions, startSimulator } from '../../src/simulator/index.ts';
-import { DIALECTS, errorText, errorType, type FileInfo, until, VapiCaller } from './wire.ts';
+import { describe, expect, it } from 'vitest';
+import { useSimulator } from '../support/use-simulator.ts';
+import { DIALECTS, errorText, errorType, type FileInfo, until } from './wire.ts';
 
 const ONE_MIB = 1024 * 1024;
 
 describe.each(DIALECTS)('download-session files over /%s', (dialect) => {
-  let sim: Simulator | undefined;
-  let c: VapiCaller;
-
-  async function start(options: SimulatorOptions): Promise<Simulator> {
-    sim = await startSimulator(options);
-    c = new VapiCaller(sim.url, dialect);
-    await c.login();
-    return sim;
-  }
-
-  afterEach(async () => {
-    await sim?.stop();
-    sim = undefined;
-  });
+  const simulator = useSimulator();
 
   it('prepares through PREPARE_REQUESTED and PREPARING to PREPARED with a download endpoint', async () => {
-    const s = await start({ prepareDelayMs: 150, items: [{ name: 'disk', files: [{ name: 'disk.iso', size: 5000 }] }] });
+    const { sim: s, caller: c } = await simulator.start({ prepareDelayMs: 150, items: [{ name: 'disk', files: [{ name: 'disk.iso', size: 5000 }] }] }, dialect);
     const id = await c.createId(s.item('disk').id);
     const p = await c.prepare(id, 'disk.iso');
     expect(p.status).toBe(200);
@@ -40,13 +27,19 @@ describe.each(DIALECTS)('download-session files over /%s', (dialect) => {
     expect((c.value(await c.prepare(id, 'disk.iso')) as FileInfo).status).toBe('PREPARED');
   });
 
-  it('answers not_found for an unknown file name, in prepare and get', async () => {
-    const s = await start({ items: [{ name: 'disk', files: [{ name: 'disk.iso', size: 1 }] }] });
-    const id = await c.createId(s.item('disk').id);
+  it('answers invalid_argument for an unknown file name, in prepare and get; not_found for an unknown session', async () => {
+    const { sim: s, caller: c } = await simulator.start({ items: [{ name: 'disk', files: [{ name: 'disk.iso', size: 1 }] }] }, dialect);
+    const itemId = s.item('disk').id;
+    const id = await c.createId(itemId);
     for (const r of [await c.prepare(id, 'nope.vmdk'), await c.file(id, 'nope.vmdk')]) {
+      expect(r.status).toBe(400);
+      expect(errorType(r)).toBe('INVALID_ARGUMENT');
+      expect(errorText(r)).toContain('nope.vmdk');
+      expect(errorText(r)).toContain(itemId);
+    }
+    for (const r of [await c.prepare('no-such-session', 'disk.iso'), await c.file('no-such-session', 'disk.iso')]) {
       expect(r.status).toBe(404);
       expect(errorType(r)).toBe('NOT_FOUND');
-      expect(errorText(r)).toContain('nope.vmdk');
     }
     const bad = await c.prepare(id, 'disk.iso', 'FTP');
     expect(bad.status).toBe(400);
@@ -54,7 +47,7 @@ describe.each(DIALECTS)('download-session files over /%s', (dialect) => {
   });
 
   it('refuses data of a file that is not prepared with a 4xx', async () => {
-    const s = await start({ prepareDelayMs: 5000, items: [{ name: 'disk', files: [{ name: 'disk.iso', size: 10 }] }] });
+    const { sim: s, caller: c } = await simulator.start({ prepareDelayMs: 5000, items: [{ name: 'disk', files: [{ name: 'disk.iso', size: 10 }] }] }, dialect);
     const id = await c.createId(s.item('disk').id);
     const unprepared = await c.download(`${s.url}/cls/data/${id}/disk.iso`);
     expect(unprepared.status).toBe(400);
@@ -65,7 +58,7 @@ describe.each(DIALECTS)('download-session files over /%s', (dialect) => {
   });
 
   it('an uncached subscribed item’s file ends in ERROR; a content sync caches the item after the delay', async () => {
-    const s = await start({ syncDelayMs: 100, items: [{ name: 'sub', subscribed: true, cached: false, files: [{ name: 'sub.iso', size: 64 }] }] });
+    const { sim: s, caller: c } = await simulator.start({ syncDelayMs: 100, items: [{ name: 'sub', subscribed: true, cached: false, files: [{ name: 'sub.iso', size: 64 }] }] }, dialect);
     const itemId = s.item('sub').id;
     const item = c.value(await c.item(itemId)) as { cached: boolean; source_id?: string; library_id: string };
     expect(item.cached).toBe(false);
@@ -94,7 +87,7 @@ describe.each(DIALECTS)('download-session files over /%s', (dialect) => {
   });
 
   it('a content sync asked for while a metadata sync is under way still caches the item', async () => {
-    const s = await start({ syncDelayMs: 100, items: [{ name: 'sub', subscribed: true, cached: false, files: [{ name: 'sub.iso', size: 1 }] }] });
+    const { sim: s, caller: c } = await simulator.start({ syncDelayMs: 100, items: [{ name: 'sub', subscribed: true, cached: false, files: [{ name: 'sub.iso', size: 1 }] }] }, dialect);
     const itemId = s.item('sub').id;
     await c.sync(itemId, false);
     await c.sync(itemId, true);
@@ -102,7 +95,7 @@ describe.each(DIALECTS)('download-session files over /%s', (dialect) => {
   });
 
   it('sync of a local item is invalid_element_type; of an unknown item not_found', async () => {
-    const s = await start({ items: [{ name: 'local', files: [{ name: 'a', size: 1 }] }] });
+    const { sim: s, caller: c } = await simulator.start({ items: [{ name: 'local', files: [{ name: 'a', size: 1 }] }] }, dialect);
     const r = await c.sync(s.item('local').id, true);
     expect(r.status).toBe(400);
     expect(errorType(r)).toBe('INVALID_ELEMENT_TYPE');
@@ -110,7 +103,7 @@ describe.each(DIALECTS)('download-session files over /%s', (dialect) => {
   });
 
   it('reports checksum_info (SHA1 by default) only once the file was fully served, and bytes_transferred', async () => {
-    const s = await start({ items: [{ name: 'disk', files: [{ name: 'disk.iso', size: 3 * ONE_MIB + 17 }] }] });
+    const { sim: s, caller: c } = await simulator.start({ items: [{ name: 'disk', files: [{ name: 'disk.iso', size: 3 * ONE_MIB + 17 }] }] }, dialect);
     const itemId = s.item('disk').id;
     const { session, uri } = await c.preparedFile(itemId, 'disk.iso');
     const before = c.value(await c.file(session, 'disk.iso')) as FileInfo;
@@ -129,7 +122,7 @@ describe.each(DIALECTS)('download-session files over /%s', (dialect) => {
 
   it('counts a file served in two Range requests as fully downloaded', async () => {
     const size = 2 * ONE_MIB + 5;
-    const s = await start({ items: [{ name: 'disk', files: [{ name: 'disk.iso', size }] }] });
+    const { sim: s, caller: c } = await simulator.start({ items: [{ name: 'disk', files: [{ name: 'disk.iso', size }] }] }, dialect);
     const { session, uri } = await c.preparedFile(s.item('disk').id, 'disk.iso');
     const head = await c.download(uri, { range: `bytes=0-${ONE_MIB - 1}` });
     expect(head.status).toBe(206);
@@ -143,7 +136,7 @@ describe.each(DIALECTS)('download-session files over /%s', (dialect) => {
   });
 
   it('uses the configured checksum algorithm', async () => {
-    const s = await start({ checksumAlgorithm: 'SHA256', items: [{ name: 'disk', files: [{ name: 'disk.iso', size: 12_345 }] }] });
+    const { sim: s, caller: c } = await simulator.start({ checksumAlgorithm: 'SHA256', items: [{ name: 'disk', files: [{ name: 'disk.iso', size: 12_345 }] }] }, dialect);
     const itemId = s.item('disk').id;
     const { session, uri } = await c.preparedFile(itemId, 'disk.iso');
     const d = await c.download(uri);
@@ -153,7 +146,7 @@ describe.each(DIALECTS)('download-session files over /%s', (dialect) => {
   });
 
   it('sizeUntilDownloaded: File.Info has no size until the file was downloaded', async () => {
-    const s = await start({ sizeUntilDownloaded: true, items: [{ name: 'disk', files: [{ name: 'disk.iso', size: 777 }] }] });
+    const { sim: s, caller: c } = await simulator.start({ sizeUntilDownloaded: true, items: [{ name: 'disk', files: [{ name: 'disk.iso', size: 777 }] }] }, dialect);
     const { session, uri, info } = await c.preparedFile(s.item('disk').id, 'disk.iso');
     expect(info).not.toHaveProperty('size');
     expect(c.value(await c.files(session))).toEqual([expect.not.objectContaining({ size: expect.anything() as number })]);

@@ -1,15 +1,13 @@
-import { afterEach, describe, expect, it } from 'vitest';
-import { OPERATION_NAMES, type Simulator, startSimulator } from '../../src/simulator/index.ts';
+import { describe, expect, it } from 'vitest';
+import { OPERATION_NAMES } from '../../src/simulator/index.ts';
+import { useSimulator } from '../support/use-simulator.ts';
 import { DIALECTS, VapiCaller } from './wire.ts';
 
 describe.each(DIALECTS)('inspect() over /%s', (dialect) => {
-  let sim: Simulator;
-  afterEach(async () => {
-    await sim.stop();
-  });
+  const { startBare } = useSimulator();
 
   it('reports calls, every session with its history, files and data requests as plain data', async () => {
-    sim = await startSimulator({
+    const sim = await startBare({
       users: { alice: 'a', bob: 'b' },
       items: [{ name: 'tmpl', files: [{ name: 'tmpl.ovf', size: 3, content: '<a>' }, { name: 'tmpl-disk1.vmdk', size: 100_000 }] }],
     });
@@ -73,5 +71,44 @@ describe.each(DIALECTS)('inspect() over /%s', (dialect) => {
     // A snapshot, not a live view.
     seen.sessions[0]!.files[0]!.bytesTransferred = -1;
     expect(sim.inspect().sessions[0]!.files[0]!.bytesTransferred).toBe(3);
+  });
+
+  it('counts sessions created and data GETs, overall and per item, so a test can see that nothing moved', async () => {
+    const sim = await startBare({
+      checksumsAtStart: false,
+      items: [
+        { name: 'a', files: [{ name: 'a.iso', size: 1000 }] },
+        { name: 'b', files: [{ name: 'b.iso', size: 10 }] },
+      ],
+    });
+    const a = sim.item('a').id;
+    const b = sim.item('b').id;
+    expect(sim.inspect()).toMatchObject({
+      sessionsCreated: 0,
+      dataGets: 0,
+      dataBytes: 0,
+      byItem: { [a]: { name: 'a', sessionsCreated: 0, dataGets: 0, dataBytes: 0 }, [b]: { name: 'b', sessionsCreated: 0, dataGets: 0, dataBytes: 0 } },
+    });
+    const c = new VapiCaller(sim.url, dialect);
+    await c.login();
+    const first = await c.preparedFile(a, 'a.iso');
+    // The same client token answers the same session: no new one.
+    expect(await c.createId(a, 'job-1')).toBe(await c.createId(a, 'job-1'));
+    await c.download(first.uri);
+    await c.download(first.uri, { range: 'bytes=0-99' });
+    await fetch(first.uri, { method: 'HEAD', headers: { 'vmware-api-session-id': c.token! } });
+    await c.download(`${sim.url}/cls/data/no-such-session/a.iso`);
+
+    const seen = sim.inspect();
+    expect(seen.sessionsCreated).toBe(2);
+    expect(seen.calls['download_session.create']).toBe(3);
+    // Two GETs with data, one of an unknown session; the HEAD is not counted.
+    expect(seen.dataGets).toBe(3);
+    expect(seen.dataBytes).toBe(1100);
+    expect(seen.byItem[a]).toEqual({ name: 'a', sessionsCreated: 2, dataGets: 2, dataBytes: 1100 });
+    expect(seen.byItem[b]).toEqual({ name: 'b', sessionsCreated: 0, dataGets: 0, dataBytes: 0 });
+    // A deleted item that had sessions stays in the tally.
+    sim.deleteItem(a);
+    expect(sim.inspect().byItem[a]).toEqual({ name: 'a', sessionsCreated: 2, dataGets: 2, dataBytes: 1100 });
   });
 });

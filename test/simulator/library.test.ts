@@ -2,9 +2,10 @@ import { createHash } from 'node:crypto';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { SimulatorConfigError, SimulatorLookupError, type Simulator, startSimulator } from '../../src/simulator/index.ts';
-import { DIALECTS, errorType, readAll, sha1, until, VapiCaller } from './wire.ts';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type LibrarySpec, SimulatorConfigError, SimulatorLookupError, startSimulator } from '../../src/simulator/index.ts';
+import { useSimulator } from '../support/use-simulator.ts';
+import { DIALECTS, errorType, readAll, sha1, until } from './wire.ts';
 
 let seedDir: string;
 const vmdk = Buffer.alloc(200_000, 7);
@@ -26,14 +27,10 @@ afterAll(async () => {
 });
 
 describe('library', () => {
-  let sim: Simulator | undefined;
-  afterEach(async () => {
-    await sim?.stop();
-    sim = undefined;
-  });
+  const { start, startBare } = useSimulator();
 
   it('seeds a folder: a file is an item, a sub-folder an OVF item with its manifest', async () => {
-    sim = await startSimulator({ seedDir });
+    const { sim, caller: c } = await start({ seedDir });
     expect(sim.items().map((i) => ({ name: i.name, type: i.type, files: i.files }))).toEqual([
       {
         name: 'photon',
@@ -47,8 +44,6 @@ describe('library', () => {
       { name: 'ubuntu', type: 'iso', files: [{ name: 'ubuntu.iso', size: iso.length }] },
     ]);
     const photon = sim.item('photon');
-    const c = new VapiCaller(sim.url, 'api');
-    await c.login();
     const session = await c.createId(photon.id);
     for (const f of photon.files) await c.prepare(session, f.name);
     const got = new Map<string, Buffer>();
@@ -63,7 +58,7 @@ describe('library', () => {
   });
 
   it('generates a multi-file item with an OVF manifest of the other files’ SHA1s', async () => {
-    sim = await startSimulator({
+    const sim = await startBare({
       items: [
         {
           name: 'tmpl',
@@ -88,20 +83,21 @@ describe('library', () => {
     await expect(startSimulator({ items: [{ name: 'a', files: [{ name: 'x', size: 5, content: 'abc' }] }] })).rejects.toBeInstanceOf(SimulatorConfigError);
     await expect(startSimulator({ items: [{ name: 'a', files: [] }, { name: 'a', files: [] }] })).rejects.toThrow(/two items are named "a"/);
     await expect(startSimulator({ seedDir: path.join(seedDir, 'missing') })).rejects.toBeInstanceOf(SimulatorConfigError);
-    sim = await startSimulator({ items: [{ name: 'a', files: [{ name: 'x', size: 1 }] }] });
-    expect(() => sim!.item('b')).toThrow(SimulatorLookupError);
-    expect(() => sim!.fileContent(sim!.item('a').id, 'y')).toThrow(SimulatorLookupError);
+    const sim = await startBare({ items: [{ name: 'a', files: [{ name: 'x', size: 1 }] }] });
+    expect(() => sim.item('b')).toThrow(SimulatorLookupError);
+    expect(() => sim.fileContent(sim.item('a').id, 'y')).toThrow(SimulatorLookupError);
   });
 
   describe.each(DIALECTS)('library and item reads over /%s', (dialect) => {
     it('lists and finds libraries, lists items, gets items and their files', async () => {
-      sim = await startSimulator({
-        seedDir,
-        syncDelayMs: 10,
-        items: [{ name: 'sub', subscribed: true, files: [{ name: 'sub.iso', size: 10 }] }],
-      });
-      const c = new VapiCaller(sim.url, dialect);
-      await c.login();
+      const { sim, caller: c } = await start(
+        {
+          seedDir,
+          syncDelayMs: 10,
+          items: [{ name: 'sub', subscribed: true, files: [{ name: 'sub.iso', size: 10 }] }],
+        },
+        dialect,
+      );
       const libs = c.value(await c.libraries()) as string[];
       expect(libs).toHaveLength(2);
       const [local] = c.value(await c.findLibraries({ type: 'LOCAL' })) as string[];
@@ -138,8 +134,64 @@ describe('library', () => {
     });
   });
 
+  describe.each(DIALECTS)('several libraries over /%s', (dialect) => {
+    it('serves libraries of one’s own beside the default one; an item name may repeat across libraries', async () => {
+      const mirrorId = '0d9c9b7e-5b8e-4a51-9d7e-000000000001';
+      const { sim, caller: c } = await start(
+        {
+          syncDelayMs: 10,
+          libraries: [
+            { name: 'isos', items: [{ name: 'alpine', files: [{ name: 'alpine.iso', size: 100 }] }] },
+            { name: 'mirror', id: mirrorId, type: 'SUBSCRIBED', items: [{ name: 'alpine', files: [{ name: 'alpine.iso', size: 200 }] }] },
+          ],
+          items: [{ name: 'plain', files: [{ name: 'plain.iso', size: 1 }] }],
+        },
+        dialect,
+      );
+      const isos = sim.library('isos');
+      expect(sim.library('mirror')).toEqual({ id: mirrorId, name: 'mirror', type: 'SUBSCRIBED' });
+      expect(sim.library('cldl-sim').type).toBe('LOCAL');
+      expect(() => sim.library('nope')).toThrow(SimulatorLookupError);
+      expect(c.value(await c.libraries())).toEqual([isos.id, mirrorId, sim.library('cldl-sim').id]);
+      expect(c.value(await c.findLibraries({ name: 'mirror' }))).toEqual([mirrorId]);
+      expect(c.value(await c.findLibraries({ type: 'LOCAL' }))).toEqual([isos.id, sim.library('cldl-sim').id]);
+
+      expect(() => sim.item('alpine')).toThrow(/2 items are named "alpine" \(in isos, mirror\)/);
+      const local = sim.item('alpine', 'isos');
+      const mirrored = sim.item('alpine', 'mirror');
+      expect(local.id).not.toBe(mirrored.id);
+      expect(local).toMatchObject({ libraryId: isos.id, files: [{ name: 'alpine.iso', size: 100 }] });
+      expect(c.value(await c.items(isos.id))).toEqual([local.id]);
+      expect(c.value(await c.items(mirrorId))).toEqual([mirrored.id]);
+      expect(c.value(await c.items(sim.library('cldl-sim').id))).toEqual([sim.item('plain').id]);
+      expect(c.value(await c.item(mirrored.id))).toMatchObject({ library_id: mirrorId, name: 'alpine', source_id: expect.any(String) as string });
+      // A subscribed library's items sync; a local one's do not.
+      expect((await c.sync(mirrored.id, true)).status).toBe(dialect === 'rest' ? 200 : 204);
+      expect((await c.sync(local.id, true)).status).toBe(400);
+      // Same names, different items: their bytes differ.
+      expect(await sim.fileChecksum(local.id, 'alpine.iso')).not.toBe(await sim.fileChecksum(mirrored.id, 'alpine.iso'));
+    });
+  });
+
+  it('without items of its own, the default library is not made; bad library specs are refused', async () => {
+    const sim = await startBare({ libraries: [{ name: 'only', items: [] }] });
+    expect(() => sim.library('cldl-sim')).toThrow(SimulatorLookupError);
+    const item = { name: 'a', files: [] };
+    await expect(startSimulator({ libraries: [{ name: 'x', items: [] }, { name: 'x', items: [] }] })).rejects.toThrow(/two libraries are named "x"/);
+    await expect(startSimulator({ libraries: [{ name: 'x' } as LibrarySpec] })).rejects.toThrow(/library x: items must be an array/);
+    await expect(startSimulator({ libraries: [{ name: 'x', items: [item, item] }] })).rejects.toThrow(/two items are named "a" in library x/);
+    await expect(startSimulator({ libraries: [{ name: 'x', items: [{ ...item, subscribed: true }] }] })).rejects.toThrow(/subscribed, but library x is LOCAL/);
+    await expect(startSimulator({ libraries: [{ name: 'cldl-sim', type: 'SUBSCRIBED', items: [] }], items: [item] })).rejects.toThrow(SimulatorConfigError);
+    // Declared as LOCAL, cldl-sim is the default library itself.
+    const merged = await startBare({ libraries: [{ name: 'cldl-sim', items: [{ name: 'b', files: [] }] }], items: [item] });
+    expect(merged.items().map((i) => [i.name, i.libraryId])).toEqual([
+      ['b', merged.library('cldl-sim').id],
+      ['a', merged.library('cldl-sim').id],
+    ]);
+  });
+
   it('hashes generated content off the event loop and agrees with a hash of the stream', async () => {
-    sim = await startSimulator({ items: [{ name: 'g', files: [{ name: 'g.bin', size: 64 * 1024 * 1024 + 3 }] }] });
+    const sim = await startBare({ items: [{ name: 'g', files: [{ name: 'g.bin', size: 64 * 1024 * 1024 + 3 }] }] });
     const id = sim.item('g').id;
     const h = createHash('sha256');
     for await (const chunk of sim.fileContent(id, 'g.bin')) h.update(chunk as Buffer);

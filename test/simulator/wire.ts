@@ -75,16 +75,16 @@ export class VapiCaller {
   readonly base: string;
   readonly dialect: Dialect;
   token: string | null = null;
-  private readonly dispatcher: Dispatcher | undefined;
+  readonly #dispatcher: Dispatcher | undefined;
 
   constructor(base: string, dialect: Dialect, dispatcher?: Dispatcher) {
     this.base = base;
     this.dialect = dialect;
-    this.dispatcher = dispatcher;
+    this.#dispatcher = dispatcher;
   }
 
-  private send(method: string, path: string, body?: unknown, headers?: Record<string, string>): Promise<Reply> {
-    return call(this.base, method, path, { body, headers, token: this.token, dispatcher: this.dispatcher });
+  #send(method: string, path: string, body?: unknown, headers?: Record<string, string>): Promise<Reply> {
+    return call(this.base, method, path, { body, headers, token: this.token, dispatcher: this.#dispatcher });
   }
 
   value(r: Reply): unknown {
@@ -95,39 +95,39 @@ export class VapiCaller {
     const path = this.dialect === 'rest' ? '/rest/com/vmware/cis/session' : '/api/session';
     const r = await call(this.base, 'POST', path, {
       headers: { authorization: basic(user, password), 'vmware-use-header-authn': 'true' },
-      dispatcher: this.dispatcher,
+      dispatcher: this.#dispatcher,
     });
     if (r.status < 300) this.token = this.value(r) as string;
     return r;
   }
 
   sessionInfo(): Promise<Reply> {
-    return this.dialect === 'rest' ? this.send('POST', '/rest/com/vmware/cis/session?~action=get') : this.send('GET', '/api/session');
+    return this.dialect === 'rest' ? this.#send('POST', '/rest/com/vmware/cis/session?~action=get') : this.#send('GET', '/api/session');
   }
 
   logout(): Promise<Reply> {
-    return this.send('DELETE', this.dialect === 'rest' ? '/rest/com/vmware/cis/session' : '/api/session');
+    return this.#send('DELETE', this.dialect === 'rest' ? '/rest/com/vmware/cis/session' : '/api/session');
   }
 
   libraries(): Promise<Reply> {
-    return this.send('GET', this.dialect === 'rest' ? REST : API);
+    return this.#send('GET', this.dialect === 'rest' ? REST : API);
   }
 
   findLibraries(spec: { name?: string; type?: string }): Promise<Reply> {
-    return this.dialect === 'rest' ? this.send('POST', `${REST}?~action=find`, { spec }) : this.send('POST', `${API}?action=find`, spec);
+    return this.dialect === 'rest' ? this.#send('POST', `${REST}?~action=find`, { spec }) : this.#send('POST', `${API}?action=find`, spec);
   }
 
   items(libraryId: string): Promise<Reply> {
     const q = `library_id=${encodeURIComponent(libraryId)}`;
-    return this.send('GET', this.dialect === 'rest' ? `${REST}/item?${q}` : `${API}/item?${q}`);
+    return this.#send('GET', this.dialect === 'rest' ? `${REST}/item?${q}` : `${API}/item?${q}`);
   }
 
   item(id: string): Promise<Reply> {
-    return this.send('GET', this.dialect === 'rest' ? `${REST}/item/id:${encodeURIComponent(id)}` : `${API}/item/${encodeURIComponent(id)}`);
+    return this.#send('GET', this.dialect === 'rest' ? `${REST}/item/id:${encodeURIComponent(id)}` : `${API}/item/${encodeURIComponent(id)}`);
   }
 
   itemFiles(id: string): Promise<Reply> {
-    return this.send(
+    return this.#send(
       'GET',
       this.dialect === 'rest' ? `${REST}/item/file?library_item_id=${encodeURIComponent(id)}` : `${API}/item/${encodeURIComponent(id)}/file`,
     );
@@ -135,25 +135,25 @@ export class VapiCaller {
 
   itemFile(id: string, name: string): Promise<Reply> {
     return this.dialect === 'rest'
-      ? this.send('POST', `${REST}/item/file/id:${encodeURIComponent(id)}?~action=get`, { name })
-      : this.send('GET', `${API}/item/${encodeURIComponent(id)}/file?name=${encodeURIComponent(name)}`);
+      ? this.#send('POST', `${REST}/item/file/id:${encodeURIComponent(id)}?~action=get`, { name })
+      : this.#send('GET', `${API}/item/${encodeURIComponent(id)}/file?name=${encodeURIComponent(name)}`);
   }
 
   sync(id: string, force: boolean): Promise<Reply> {
     return this.dialect === 'rest'
-      ? this.send('POST', `${REST}/subscribed-item/id:${encodeURIComponent(id)}?~action=sync`, { force_sync_content: force })
-      : this.send('POST', `${API}/subscribed-item/${encodeURIComponent(id)}?action=sync`, { force_sync_content: force });
+      ? this.#send('POST', `${REST}/subscribed-item/id:${encodeURIComponent(id)}?~action=sync`, { force_sync_content: force })
+      : this.#send('POST', `${API}/subscribed-item/${encodeURIComponent(id)}?action=sync`, { force_sync_content: force });
   }
 
   create(itemId: string, clientToken?: string): Promise<Reply> {
     if (this.dialect === 'rest') {
-      return this.send('POST', `${REST}/item/download-session`, {
+      return this.#send('POST', `${REST}/item/download-session`, {
         ...(clientToken !== undefined && { client_token: clientToken }),
         create_spec: { library_item_id: itemId },
       });
     }
     const q = clientToken === undefined ? '' : `?client_token=${encodeURIComponent(clientToken)}`;
-    return this.send('POST', `${API}/item/download-session${q}`, { library_item_id: itemId });
+    return this.#send('POST', `${API}/item/download-session${q}`, { library_item_id: itemId });
   }
 
   /** Creates a session and returns its id, failing the test if create fails. */
@@ -165,51 +165,51 @@ export class VapiCaller {
 
   list(itemId?: string): Promise<Reply> {
     const q = itemId === undefined ? '' : `?library_item_id=${encodeURIComponent(itemId)}`;
-    return this.send('GET', `${this.dialect === 'rest' ? REST : API}/item/download-session${q}`);
+    return this.#send('GET', `${this.dialect === 'rest' ? REST : API}/item/download-session${q}`);
   }
 
-  private sessionPath(id: string): string {
+  #sessionPath(id: string): string {
     return this.dialect === 'rest' ? `${REST}/item/download-session/id:${encodeURIComponent(id)}` : `${API}/item/download-session/${encodeURIComponent(id)}`;
   }
 
   get(id: string): Promise<Reply> {
-    return this.send('GET', this.sessionPath(id));
+    return this.#send('GET', this.#sessionPath(id));
   }
 
   keepAlive(id: string, progress?: number): Promise<Reply> {
     const a = this.dialect === 'rest' ? '~action' : 'action';
-    return this.send('POST', `${this.sessionPath(id)}?${a}=keep-alive`, progress === undefined ? undefined : { progress });
+    return this.#send('POST', `${this.#sessionPath(id)}?${a}=keep-alive`, progress === undefined ? undefined : { progress });
   }
 
   cancel(id: string): Promise<Reply> {
-    return this.send('POST', `${this.sessionPath(id)}?${this.dialect === 'rest' ? '~action' : 'action'}=cancel`);
+    return this.#send('POST', `${this.#sessionPath(id)}?${this.dialect === 'rest' ? '~action' : 'action'}=cancel`);
   }
 
   fail(id: string, message: string): Promise<Reply> {
-    return this.send('POST', `${this.sessionPath(id)}?${this.dialect === 'rest' ? '~action' : 'action'}=fail`, { client_error_message: message });
+    return this.#send('POST', `${this.#sessionPath(id)}?${this.dialect === 'rest' ? '~action' : 'action'}=fail`, { client_error_message: message });
   }
 
   delete(id: string): Promise<Reply> {
-    return this.send('DELETE', this.sessionPath(id));
+    return this.#send('DELETE', this.#sessionPath(id));
   }
 
   files(id: string): Promise<Reply> {
     return this.dialect === 'rest'
-      ? this.send('GET', `${REST}/item/downloadsession/file?download_session_id=${encodeURIComponent(id)}`)
-      : this.send('GET', `${API}/item/download-session/${encodeURIComponent(id)}/file`);
+      ? this.#send('GET', `${REST}/item/downloadsession/file?download_session_id=${encodeURIComponent(id)}`)
+      : this.#send('GET', `${API}/item/download-session/${encodeURIComponent(id)}/file`);
   }
 
   file(id: string, name: string): Promise<Reply> {
     return this.dialect === 'rest'
-      ? this.send('POST', `${REST}/item/downloadsession/file/id:${encodeURIComponent(id)}?~action=get`, { file_name: name })
-      : this.send('GET', `${API}/item/download-session/${encodeURIComponent(id)}/file?file_name=${encodeURIComponent(name)}`);
+      ? this.#send('POST', `${REST}/item/downloadsession/file/id:${encodeURIComponent(id)}?~action=get`, { file_name: name })
+      : this.#send('GET', `${API}/item/download-session/${encodeURIComponent(id)}/file?file_name=${encodeURIComponent(name)}`);
   }
 
   prepare(id: string, name: string, endpointType = 'HTTPS'): Promise<Reply> {
     const body = { file_name: name, endpoint_type: endpointType };
     return this.dialect === 'rest'
-      ? this.send('POST', `${REST}/item/downloadsession/file/id:${encodeURIComponent(id)}?~action=prepare`, body)
-      : this.send('POST', `${API}/item/download-session/${encodeURIComponent(id)}/file?action=prepare`, body);
+      ? this.#send('POST', `${REST}/item/downloadsession/file/id:${encodeURIComponent(id)}?~action=prepare`, body)
+      : this.#send('POST', `${API}/item/download-session/${encodeURIComponent(id)}/file?action=prepare`, body);
   }
 
   /** Polls File.get until the file leaves the preparing states; returns its last File.Info. */
@@ -235,7 +235,7 @@ export class VapiCaller {
 
   /** GET of a download URI with this caller's session. */
   async download(uri: string, headers: Record<string, string> = {}): Promise<Download> {
-    return download(uri, { ...headers, ...(this.token && { 'vmware-api-session-id': this.token }) }, this.dispatcher);
+    return download(uri, { ...headers, ...(this.token && { 'vmware-api-session-id': this.token }) }, this.#dispatcher);
   }
 }
 

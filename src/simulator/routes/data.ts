@@ -8,6 +8,7 @@ import { chunkPool } from '../generated-content.ts';
 import type { DownloadSession, DownloadSessions, SessionFile } from '../download-sessions.ts';
 import type { DataPlan, Faults } from '../faults.ts';
 import { sendVapiError } from '../http-json.ts';
+import { writeWithBackpressure as write } from '../response-write.ts';
 import { Throttle } from '../throttle.ts';
 import { VapiError } from '../vapi-errors.ts';
 
@@ -81,7 +82,7 @@ export async function serveData(req: IncomingMessage, res: ServerResponse, url: 
     sendVapiError(res, new VapiError('not_found', `No download URL ${url.pathname}.`), 'api');
     return;
   }
-  const record = d.log.dataRequest(target.sessionId, target.fileName, header(req, 'range'));
+  const record = d.log.dataRequest(req.method, target.sessionId, target.fileName, header(req, 'range'));
   let s: DownloadSession;
   let f: SessionFile;
   try {
@@ -106,33 +107,22 @@ export async function serveData(req: IncomingMessage, res: ServerResponse, url: 
     return;
   }
   const [start, end] = range.kind === 'range' ? [range.start, range.end] : [0, size];
+  // Decided before the headers: an overlong body has no Content-Length. A HEAD sends no body to fault.
+  const plan = req.method === 'HEAD' ? undefined : d.faults.dataPlan(f.file.name, start, end);
   record.status = range.kind === 'range' ? 206 : 200;
   res.writeHead(record.status, {
     ...common,
-    'content-length': end - start,
+    // Without it, Node sends the body chunked.
+    ...(plan?.overlong === undefined && { 'content-length': end - start }),
     ...(range.kind === 'range' && { 'content-range': `bytes ${start}-${end - 1}/${size}` }),
   });
-  if (req.method === 'HEAD') {
+  if (!plan) {
     res.end();
     record.ended = true;
     record.complete = true;
     return;
   }
-  await pump(res, s, f, start, end, record, d);
-}
-
-/** Waits out backpressure only when there is some: a resolved await per chunk costs at 300 MB/s. */
-function write(res: ServerResponse, piece: Buffer, written?: () => void): Promise<void> | undefined {
-  if (res.write(piece, written && ((err) => err == null && written()))) return undefined;
-  return new Promise((resolve) => {
-    const done = (): void => {
-      res.off('drain', done);
-      res.off('close', done);
-      resolve();
-    };
-    res.on('drain', done);
-    res.on('close', done);
-  });
+  await pump(res, s, f, start, end, plan, record, d);
 }
 
 /** Resolves once everything written so far (headers included) was handed to the socket. */
@@ -152,12 +142,41 @@ function flipBytes(piece: Buffer, at: number, offsets: number[]): Buffer {
   return copy;
 }
 
+/** Bytes past the end for an overlong fault: junk, written in pieces of one shared buffer. */
+async function writeJunk(res: ServerResponse, bytes: number, signal: AbortSignal): Promise<void> {
+  const junk = Buffer.alloc(Math.min(bytes, 65_536), 0x5a);
+  for (let left = bytes; left > 0 && !signal.aborted; ) {
+    const n = Math.min(left, junk.length);
+    const waiting = write(res, junk.subarray(0, n));
+    left -= n;
+    if (waiting) await waiting;
+  }
+}
+
+/**
+ * Milliseconds to wait before sending `bytes` under the caps in force: the shared one (one timeline
+ * for every response) and this response's own.
+ */
+function throttleDelay(bytes: number, shared: number | undefined, perConnection: number | undefined, d: DataDeps, ownThrottle: () => Throttle): number {
+  const forAll = shared === undefined ? 0 : d.throttle.reserve(bytes, shared);
+  const forThis = perConnection === undefined ? 0 : ownThrottle().reserve(bytes, perConnection);
+  return Math.max(forAll, forThis);
+}
+
 /**
  * Streams [start, end) of the file through the faults in force: pieces are cut where a fault acts
  * (reset, stall, session threshold) and, under a bandwidth cap, kept small enough to flow evenly.
  */
-async function pump(res: ServerResponse, s: DownloadSession, f: SessionFile, start: number, end: number, record: DataRequestRecord, d: DataDeps): Promise<void> {
-  const plan: DataPlan = d.faults.dataPlan(f.file.name, start, end);
+async function pump(
+  res: ServerResponse,
+  s: DownloadSession,
+  f: SessionFile,
+  start: number,
+  end: number,
+  plan: DataPlan,
+  record: DataRequestRecord,
+  d: DataDeps,
+): Promise<void> {
   const stop = new AbortController();
   const abort = (): void => {
     stop.abort();
@@ -168,6 +187,9 @@ async function pump(res: ServerResponse, s: DownloadSession, f: SessionFile, sta
   let at = start;
   let sent = 0;
   let stalled = false;
+  // A per-connection cap's own timeline, made when such a cap is first in force.
+  let own: Throttle | undefined;
+  const ownThrottle = (): Throttle => (own ??= new Throttle());
   const source = openContent(f.file.source, start, end);
   try {
     outer: for await (const chunk of source) {
@@ -175,13 +197,15 @@ async function pump(res: ServerResponse, s: DownloadSession, f: SessionFile, sta
       for (let off = 0; off < buf.length; ) {
         if (stop.signal.aborted) break outer;
         let n = buf.length - off;
-        const cap = d.faults.bandwidth();
-        if (cap !== undefined) n = Math.min(n, Throttle.pieceSize(cap));
+        const shared = d.faults.sharedBandwidth();
+        const each = d.faults.connectionBandwidth();
+        const capped = shared !== undefined || each !== undefined;
+        if (capped) n = Math.min(n, Throttle.pieceSize(Math.min(shared ?? Infinity, each ?? Infinity)));
         if (plan.reset) n = Math.min(n, plan.reset.afterBytes - sent);
         if (plan.stall && !stalled) n = Math.min(n, plan.stall.afterBytes - sent);
         const act = d.faults.sessionAction(s.id, s.bytesServed, n);
         if (act) n = act.allowed;
-        if (cap !== undefined && n > 0) await sleep(d.throttle.reserve(n, cap), undefined, { signal: stop.signal });
+        if (capped && n > 0) await sleep(throttleDelay(n, shared, each, d, ownThrottle), undefined, { signal: stop.signal });
         if (n > 0) {
           const piece = flipBytes(buf.subarray(off, off + n), at, plan.corrupt);
           // The chunk's last piece returns it to the pool once the socket has written it.
@@ -217,7 +241,9 @@ async function pump(res: ServerResponse, s: DownloadSession, f: SessionFile, sta
     if (!stop.signal.aborted && sent === end - start) {
       f.served.add(start, start);
       record.complete = true;
-      res.end();
+      if (plan.overlong !== undefined) await writeJunk(res, plan.overlong, stop.signal);
+      if (stop.signal.aborted) res.destroy();
+      else res.end();
     } else {
       res.destroy();
     }
