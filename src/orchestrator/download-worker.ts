@@ -185,20 +185,31 @@ export class DownloadWorker extends EventEmitter<OrchestratorEvents> {
     return this.#closed;
   }
 
+  /**
+   * Bounded whatever Redis does: every step that needs Redis (pausing, requeueing, closing) gets
+   * what is left of `graceMs` plus a few seconds, then the worker lets go. A job it could not
+   * requeue keeps its lock until the lock expires; then the stalled-job check hands it on, and its
+   * session and bytes on disk are resumed as after a crash.
+   */
   async #shutdown(graceMs: number): Promise<void> {
     const log = this.#options.logger;
     this.#closing = true;
-    log.info({ running: this.#running.size, graceMs }, 'shutting down: no new jobs');
-    await this.#worker.pause(true);
     const deadline = Date.now() + graceMs;
+    const hardDeadline = deadline + SHUTDOWN_CLOSE_MS;
+    log.info({ running: this.#running.size, graceMs }, 'shutting down: no new jobs');
+    await settleWithin(this.#worker.pause(true), deadline);
     while (this.#running.size > 0 && Date.now() < deadline) await sleep(Math.min(100, deadline - Date.now()));
     if (this.#running.size > 0) {
       log.info({ jobs: [...this.#running.keys()] }, 'grace period over: requeueing running jobs');
       for (const run of this.#running.values()) run.abort(new ShutdownError());
-      const hardDeadline = Date.now() + 15_000;
-      while (this.#running.size > 0 && Date.now() < hardDeadline) await sleep(50);
+      const requeued = Math.min(hardDeadline - SHUTDOWN_CLOSE_MS / 2, Date.now() + 15_000);
+      while (this.#running.size > 0 && Date.now() < requeued) await sleep(50);
+      if (this.#running.size > 0) log.warn({ jobs: [...this.#running.keys()] }, 'could not requeue every job in time (is Redis reachable?); their locks will expire');
     }
-    await this.#closeAll();
+    if (!(await settleWithin(this.#closeAll(), hardDeadline))) {
+      log.warn('connections did not close in time (is Redis reachable?); dropping them');
+      await settleWithin(this.#closeAll(true), Date.now() + 500);
+    }
     log.info('worker stopped');
   }
 
@@ -224,6 +235,16 @@ export class DownloadWorker extends EventEmitter<OrchestratorEvents> {
     this.#options.logger.info({ downloadId: id }, 'cancel requested');
     run.abort(new DownloadCanceledError('the download was canceled'));
   }
+}
+
+/** What a shutdown may spend, after the grace period, requeueing jobs and closing connections. */
+const SHUTDOWN_CLOSE_MS = 4_000;
+
+/** Waits for `promise` until `deadline`; true if it settled (either way) in time. */
+async function settleWithin(promise: Promise<unknown>, deadline: number): Promise<boolean> {
+  const left = deadline - Date.now();
+  if (left <= 0) return false;
+  return Promise.race([promise.then(() => true, () => true), sleep(left, false, { ref: false })]);
 }
 
 function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {

@@ -9,6 +9,8 @@ export interface HeartbeatSession {
   id(): string | undefined;
   keepAlive(id: string, progress?: number): Promise<void>;
   get(id: string): Promise<DownloadSessionInfo>;
+  /** vCenter's clock (ms since the epoch): its expiration times are on it, not on ours. */
+  now(): number;
 }
 
 /** One download the heartbeat looks after. */
@@ -40,6 +42,8 @@ export interface KeepAliveEvents {
   reportFailed: [{ key: string; error: Error }];
   lost: [{ key: string; error: SessionLostError }];
 }
+
+const MIN_BEAT_MS = 1_000;
 
 interface Entry {
   target: HeartbeatTarget;
@@ -188,10 +192,15 @@ export class KeepAlive extends EventEmitter<KeepAliveEvents> {
     this.emit('failed', { key: target.key, sessionId, error, failures: entry.failures, retryInMs });
   }
 
-  /** `delay`, but never more than a third of the session's time left (and not below 200 ms). */
+  /**
+   * `delay`, but never more than a third of the session's time left, measured on vCenter's clock
+   * (a worker whose clock runs ahead would otherwise see no time left at all). That cap never
+   * drops below a second: a keep-alive storm helps no session.
+   */
   #capped(delay: number, entry: Entry): number {
     if (entry.expiresAt === undefined) return delay;
-    return Math.max(200, Math.min(delay, Math.floor((entry.expiresAt - Date.now()) / 3)));
+    const third = Math.floor((entry.expiresAt - entry.target.session.now()) / 3);
+    return Math.min(delay, Math.max(MIN_BEAT_MS, third));
   }
 
   #lose(entry: Entry, error: SessionLostError): void {

@@ -68,6 +68,10 @@ export class SessionLease implements HeartbeatSession {
     return this.#deps.vc.sessions.get(id);
   }
 
+  now(): number {
+    return this.#deps.vc.serverNow();
+  }
+
   /**
    * The session an earlier attempt recorded, taken as is, without asking vCenter: for ending it
    * (a download canceled between attempts) rather than using it.

@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { Logger } from 'pino';
 import { ConfigError } from '../config/config-error.ts';
 import { configWarnings } from '../config/config-warnings.ts';
@@ -84,10 +85,12 @@ export async function startWorkerDaemon(config: CldlConfig, logger: Logger): Pro
       stopping ??= (async () => {
         draining = true;
         await worker.shutdown(config.worker.shutdownGraceMs);
-        await http.close();
-        await client.close();
-        await vcenters.close();
-        await redis.quit().catch(() => undefined);
+        // After the worker, nothing here may wait on Redis or vCenter for long.
+        const bounded = (p: Promise<unknown>) => Promise.race([p.catch(() => undefined), sleep(1_000, undefined, { ref: false })]);
+        await bounded(http.close());
+        await bounded(client.close());
+        await bounded(vcenters.close());
+        if ((await bounded(redis.quit())) === undefined) redis.disconnect();
       })();
       return stopping;
     },
@@ -107,6 +110,12 @@ export async function runWorkerDaemon(config: CldlConfig, logger: Logger): Promi
       process.exit(1);
     }
     logger.info({ signal, graceMs: config.worker.shutdownGraceMs }, 'stopping');
+    // The last word: whatever Redis or vCenter do, the process is gone within the grace period and 5 s.
+    setTimeout(() => {
+      logger.error('shutdown did not finish within the grace period and 5 s; exiting');
+      logger.flush?.();
+      process.exit(1);
+    }, config.worker.shutdownGraceMs + 5_000 - 250).unref();
     daemon.shutdown().then(
       () => {
         logger.info('stopped');

@@ -199,3 +199,32 @@ describe('errors that end a download', () => {
     expect(await readdir(path.join(disk.dir, 'out'))).toEqual([]);
   });
 });
+
+describe('what vCenter changes under a download', () => {
+  // A session pins the item's content version. Bytes written for version 1 resumed into a session
+  // serving version 2 would splice two contents; only a checksum would notice.
+  it('starts over when a fresh session serves another content version, instead of resuming into it', async () => {
+    const { id, wait } = await download({ simulator: { items: [BIG] } });
+    h!.sim.faults.add({ kind: 'bandwidth', bytesPerSecond: 8 * MB });
+    await expect.poll(async () => (await h!.client.getDownload(id))?.progress.bytesDone ?? 0, { timeout: 20_000 }).toBeGreaterThan(3 * MB);
+    const [first] = h!.sim.inspect().sessions;
+    h!.sim.replaceItemContent('big.iso');
+    h!.sim.expireSession(first!.id);
+    const result = await wait();
+    await expectIdentical('big.iso', 'big.iso'); // the new content, whole
+    expect(result.files[0]).toMatchObject({ verified: true });
+    const second = h!.sim.inspect().sessions[1]!;
+    const ranges = h!.sim.inspect().dataRequests.filter((r) => r.session === second.id).map((r) => r.range);
+    expect(ranges[0]).toBeNull(); // from byte 0, not from where version 1 left off
+    expect(await h!.client.getDownload(id)).toMatchObject({ contentVersion: '2' });
+    expect(h!.sim.inspect().calls['download_session.fail']).toBe(0);
+  });
+
+  it.each(['invalid_argument', 'not_found'] as const)('fails at once, naming the file, when vCenter answers File.get with %s for a file of a live session', async (error) => {
+    const { wait } = await download({ simulator: { items: [OVF] } }, 'tiny');
+    h!.sim.faults.add({ kind: 'error', op: 'file.get', error });
+    await expect(wait()).rejects.toThrow(/vCenter no longer knows tiny[\w.-]* in download session/);
+    expect(h!.sim.inspect().sessions).toHaveLength(1); // not mistaken for a lost session
+    expect(h!.sim.inspect().sessions[0]!.state).toBe('ERROR');
+  });
+});

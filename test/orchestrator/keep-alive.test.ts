@@ -13,7 +13,7 @@ let client: VCenterClient;
 let keepAlive: KeepAlive;
 
 beforeEach(async () => {
-  sim = await startSimulator({ sessionIdleTimeoutMs: 1200, items: [{ name: 'a.iso', files: [{ name: 'a.iso', size: 10 }] }] });
+  sim = await startSimulator({ sessionIdleTimeoutMs: 3000, items: [{ name: 'a.iso', files: [{ name: 'a.iso', size: 10 }] }] });
   client = new VCenterClient({ url: sim.url, username: 'user', password: 'pass', api: 'api', retry: { attempts: 1 } });
   keepAlive = new KeepAlive({ intervalMs: 60_000, reportIntervalMs: 100, tickMs: 20, retry: { baseMs: 50, maxMs: 200 } });
 });
@@ -32,6 +32,7 @@ function target(sessionId: string, percent: () => number) {
       id: () => sessionId,
       keepAlive: (id, progress) => client.sessions.keepAlive(id, progress),
       get: (id) => client.sessions.get(id),
+      now: () => client.serverNow(),
     },
     percent,
     report: () => {
@@ -52,11 +53,11 @@ describe('KeepAlive', () => {
     let i = 0;
     const { t, reports } = target(id, () => values[Math.min(i++, values.length - 1)]!);
     keepAlive.track(t);
-    await new Promise((r) => setTimeout(r, 3000)); // 2.5 idle timeouts
+    await new Promise((r) => setTimeout(r, 7500)); // 2.5 idle timeouts
     const [s] = sim.inspect().sessions;
     expect(s!.gone).toBeNull();
     const beats = s!.keepAlives;
-    expect(beats.length).toBeGreaterThanOrEqual(6); // about every 0.4 s (a third of 1.2 s)
+    expect(beats.length).toBeGreaterThanOrEqual(6); // about every second (a third of 3 s)
     const progress = beats.map((b) => b.progress);
     expect(progress).toEqual([...progress].sort((a, b) => a - b));
     expect(progress.at(-1)).toBe(70);
@@ -77,7 +78,23 @@ describe('KeepAlive', () => {
     const [s] = sim.inspect().sessions;
     expect(s!.gone).toBeNull();
     expect(s!.progress).toBe(35);
-    expect(s!.keepAlives.length).toBeGreaterThanOrEqual(4);
+    expect(s!.keepAlives.length).toBeGreaterThanOrEqual(3);
+  });
+
+  // vCenter reports expiration_time on its own clock. A worker whose clock runs ten minutes ahead
+  // saw every session as long expired, and beat five times a second.
+  it("measures a session's time left on vCenter's clock, not the worker's", async () => {
+    sim.faults.add({ kind: 'clock-skew', ms: -10 * 60_000 });
+    const id = await newSession();
+    const beats: number[] = [];
+    keepAlive.on('beat', (b) => beats.push(b.nextInMs));
+    const { t } = target(id, () => 1);
+    keepAlive.track(t);
+    await new Promise((r) => setTimeout(r, 2500));
+    expect(beats.length).toBeGreaterThanOrEqual(2);
+    expect(beats.length).toBeLessThanOrEqual(4);
+    expect(Math.min(...beats)).toBeGreaterThanOrEqual(900); // a third of the 3 s it really has
+    expect(sim.inspect().sessions[0]!.gone).toBeNull();
   });
 
   it('retries a failed keep-alive before the session can expire', async () => {
