@@ -1,10 +1,11 @@
 import { mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import type { Redis } from 'ioredis';
+import type { Cluster, Redis } from 'ioredis';
 import { expect } from 'vitest';
 import { DownloadClient } from '../../src/orchestrator/index.ts';
 import { hashFile } from '../../src/transfer/index.ts';
+import { createRedisClient } from '../../src/service/redis-connection.ts';
 import { startSimulator, type ItemSpec, type Simulator, type SimulatorOptions } from '../../src/simulator/index.ts';
 import { startCliWorker, type CliWorker } from '../support/cli.ts';
 import { connectRedis, dropPrefix, REDIS_URL, testPrefix } from '../support/redis.ts';
@@ -33,7 +34,8 @@ export interface Chaos {
   root: string;
   prefix: string;
   redisUrl: string;
-  redis: Redis;
+  /** The scenario's Redis: a Cluster client when `redisClusterNodes` was given. */
+  redis: Redis | Cluster;
   client: DownloadClient;
   workers: CliWorker[];
   /** Starts a `cldl worker` process (the real product) on this scenario's queue. */
@@ -51,15 +53,34 @@ export interface Chaos {
   stop(): Promise<void>;
 }
 
-export async function startChaos(options: { items: ItemSpec[]; simulator?: SimulatorOptions; redisUrl?: string; jobs?: { attempts?: number } }): Promise<Chaos> {
+export interface ChaosOptions {
+  items: ItemSpec[];
+  simulator?: SimulatorOptions;
+  redisUrl?: string;
+  /**
+   * A Redis Cluster's nodes (`host:port`): the workers get them as `redis.clusterNodes`, and the
+   * test's client and connection are built as the daemon builds its own (`createRedisClient`).
+   */
+  redisClusterNodes?: string[];
+  jobs?: { attempts?: number };
+}
+
+export async function startChaos(options: ChaosOptions): Promise<Chaos> {
   const sim = await startSimulator({ prepareDelayMs: 10, ...options.simulator, items: [...options.items, CANARY] });
   const root = await mkdtemp(path.join(tmpdir(), 'cldl-chaos-'));
   const prefix = testPrefix();
   const redisUrl = options.redisUrl ?? REDIS_URL;
-  const redis = connectRedis(redisUrl);
+  const clusterNodes = options.redisClusterNodes ?? [];
+  const connect = (): Redis | Cluster => {
+    if (!clusterNodes.length) return connectRedis(redisUrl);
+    const cluster = createRedisClient({ url: redisUrl, clusterNodes, prefix });
+    cluster.on('error', () => undefined); // reconnects on its own (a test may kill a node)
+    return cluster;
+  };
+  const redis = connect();
   const configFile = path.join(root, '..', `${path.basename(root)}.json`);
-  await writeFile(configFile, JSON.stringify(WORKER_CONFIG));
-  const client = new DownloadClient({ redis: connectRedis(redisUrl), prefix, vcenters: ['default'], jobs: { attempts: options.jobs?.attempts ?? 10, backoffMs: 500 } });
+  await writeFile(configFile, JSON.stringify(clusterNodes.length ? { ...WORKER_CONFIG, redis: { clusterNodes } } : WORKER_CONFIG));
+  const client = new DownloadClient({ redis: connect(), prefix, vcenters: ['default'], jobs: { attempts: options.jobs?.attempts ?? 10, backoffMs: 500 }, ownConnection: true });
   const workers: CliWorker[] = [];
 
   const chaos: Chaos = {
@@ -113,7 +134,8 @@ export async function startChaos(options: { items: ItemSpec[]; simulator?: Simul
     async stop() {
       for (const w of workers) await w.stop('SIGKILL');
       await client.close();
-      await dropPrefix(redis, prefix).catch(() => undefined);
+      // A cluster of the test's own goes with its keys; the shared Redis keeps only what others wrote.
+      if (!clusterNodes.length) await dropPrefix(redis as Redis, prefix).catch(() => undefined);
       await redis.quit().catch(() => undefined);
       await sim.stop();
       await rm(root, { recursive: true, force: true });
