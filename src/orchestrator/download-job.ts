@@ -149,7 +149,7 @@ export class DownloadJob {
     await a.files.discardAll();
     const dir = await DestinationDir.existing(this.#deps.downloadRoot, a.request.destination).catch(() => undefined);
     if (!dir) return;
-    const names = new Set([...a.status.files.map((f) => f.name), ...this.#tracker.names()]);
+    const names = new Set([...a.status.plannedFiles, ...a.status.files.map((f) => f.name), ...this.#tracker.names()]);
     for (const name of names) {
       if (DestinationDir.fileNameProblem(name) !== undefined) continue; // never planned, so never a part
       await dir.remove(dir.file(name, this.key).partPath).catch((err: unknown) => this.#log.warn({ err, file: name }, 'could not remove a part'));
@@ -243,7 +243,9 @@ export class DownloadJob {
       this.#tracker.file(f.name, f.size);
       if (f.committed) this.#tracker.setStatus(f.name, 'done');
     }
-    await this.#report(); // the files are known now: a cancel from here on finds their parts
+    // Recorded before any part exists, so that a cancel or a failure in any later attempt finds them
+    // all. Not as progress: bytes resumed from disk are counted only when their part is opened.
+    await this.#deps.store.update(this.key, { plannedFiles: JSON.stringify(plan.map((f) => f.name)) });
     const pending = plan.filter((f) => !f.committed && !a.files.verified(f.name));
     const prepared = await a.lease.prepare(pending.map((f) => f.listed), this.#deps.options.prepare);
     return { plan, prepared: new Map(prepared.map((p) => [p.name, p])) };

@@ -58,6 +58,8 @@ export interface DownloadStatus {
   finishedAt?: string | undefined;
   progress: DownloadProgress;
   files: FileProgress[];
+  /** Every file an attempt planned to write: where its parts may be. */
+  plannedFiles: string[];
   lastError?: string | undefined;
   /** Files verified so far, so that a resumed attempt can report files an earlier one committed. */
   verified?: FileResult[] | undefined;
@@ -252,6 +254,7 @@ function decode(h: Record<string, string>): DownloadStatus {
       bytesPerSecond: num('bytesPerSecond'),
     },
     files: h.files ? (JSON.parse(h.files) as FileProgress[]) : [],
+    plannedFiles: h.plannedFiles ? (JSON.parse(h.plannedFiles) as string[]) : [],
     lastError: h.lastError,
     verified: h.verified ? (JSON.parse(h.verified) as FileResult[]) : undefined,
     result: h.result ? (JSON.parse(h.result) as DownloadResult) : undefined,

@@ -106,11 +106,11 @@ describe('transient faults a download rides out', () => {
     await wait();
     const [session] = h!.sim.inspect().sessions;
     expect(session!.gone).toBe('deleted');
-    // With a 1.5 s idle timeout, beats come about every 0.5 s (a third of the time left): at least
-    // 5 over ~3.6 s of preparing, and never a gap near the timeout.
-    expect(session!.keepAlives.length).toBeGreaterThanOrEqual(5);
+    // With a 1.5 s idle timeout, a third of the time left is under the 1 s floor: beats come every
+    // second, at least 3 over ~3.6 s of preparing, and never a gap as long as the timeout.
+    expect(session!.keepAlives.length).toBeGreaterThanOrEqual(3);
     const gaps = session!.keepAlives.slice(1).map((k, i) => k.at - session!.keepAlives[i]!.at);
-    expect(Math.max(...gaps)).toBeLessThan(1000);
+    expect(Math.max(...gaps)).toBeLessThan(1400);
   });
 
   it('synchronises a subscribed item that is not cached before downloading it', async () => {
