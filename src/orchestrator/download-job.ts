@@ -152,7 +152,7 @@ export class DownloadJob {
     const names = new Set([...a.status.plannedFiles, ...a.status.files.map((f) => f.name), ...this.#tracker.names()]);
     for (const name of names) {
       if (DestinationDir.fileNameProblem(name) !== undefined) continue; // never planned, so never a part
-      await dir.remove(dir.file(name, this.key).partPath).catch((err: unknown) => this.#log.warn({ err, file: name }, 'could not remove a part'));
+      await dir.removePart(dir.file(name, this.key).partPath).catch((err: unknown) => this.#log.warn({ err, file: name }, 'could not remove a part'));
     }
   }
 

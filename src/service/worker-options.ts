@@ -14,7 +14,12 @@ export function workerOptionsFrom(config: CldlConfig, deps: { redis: Redis | Clu
     limits: { transfersPerProcess: config.worker.transfersPerProcess, sessionsPerVCenter: config.worker.sessionsPerVCenter },
     job: {
       filesPerJob: config.worker.filesPerJob,
-      transfer: { attempts: config.transfer.attempts, backoff: config.transfer.backoff, highWaterMark: config.transfer.highWaterMarkBytes },
+      transfer: {
+        attempts: config.transfer.attempts,
+        backoff: config.transfer.backoff,
+        highWaterMark: config.transfer.highWaterMarkBytes,
+        segments: config.transfer.segments,
+      },
       prepare: config.prepare,
       sync: config.sync,
       maxSessionRenewals: 3,

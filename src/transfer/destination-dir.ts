@@ -3,6 +3,7 @@ import { constants, type Stats } from 'node:fs';
 import { lstat, mkdir, open, realpath, unlink, type FileHandle } from 'node:fs/promises';
 import path from 'node:path';
 import { commitFile, exists } from './atomic-commit.ts';
+import { sidecarPath } from './download-part.ts';
 import { DestinationExistsError, UnsafePathError } from './errors.ts';
 import { assertSafeDestination, assertSafeFileName, destinationProblem, fileNameProblem } from './safe-path.ts';
 
@@ -167,13 +168,15 @@ export class DestinationDir {
     await commitFile(partPath, finalPath, overwrite);
   }
 
-  /** Removes a file of this directory (a part being discarded), after checking the chain; gone already is fine. */
-  async remove(filePath: string): Promise<void> {
-    this.#assertChild(filePath);
+  /** Removes a part (and its record of segments), after checking the chain; gone already is fine. */
+  async removePart(partPath: string): Promise<void> {
+    this.#assertChild(partPath);
     await this.verify();
-    await unlink(filePath).catch((err: NodeJS.ErrnoException) => {
-      if (err.code !== 'ENOENT') throw err;
-    });
+    for (const p of [partPath, sidecarPath(partPath)]) {
+      await unlink(p).catch((err: NodeJS.ErrnoException) => {
+        if (err.code !== 'ENOENT') throw err;
+      });
+    }
   }
 
   #assertChild(filePath: string): void {

@@ -1,7 +1,7 @@
 import { createHash, type Hash } from 'node:crypto';
 import { constants } from 'node:fs';
-import { open, unlink, type FileHandle } from 'node:fs/promises';
-import { HashingFileWriter, type ByteCounter } from './hashing-file-writer.ts';
+import { access, open, readFile, unlink, writeFile, type FileHandle } from 'node:fs/promises';
+import type { ByteCounter } from './byte-counter.ts';
 
 /** Node's names for the checksum algorithms Content Library uses. */
 export type DigestAlgorithm = 'sha1' | 'md5' | 'sha256' | 'sha512';
@@ -17,36 +17,57 @@ export interface OpenPartOptions {
   open?: (path: string, flags: number, mode: number) => Promise<FileHandle>;
 }
 
+/** One range of a file fetched over a connection of its own: `[start, end)`, `written` bytes of it on disk. */
+export interface Segment {
+  readonly start: number;
+  readonly end: number;
+  /** Absolute offset up to which this segment's bytes have landed. */
+  written: number;
+}
+
 /** Feeds every byte of `source`, in order, to each of `hashes`: hashing from disk, streamed. */
 export async function feedHashes(source: AsyncIterable<Buffer>, hashes: readonly Hash[]): Promise<void> {
   for await (const chunk of source) for (const h of hashes) h.update(chunk);
 }
 
+const HASH_READ = 4 << 20;
+
 /**
- * A file being downloaded: its `.part` on disk, how many bytes of it are good, and the running
- * hashes of exactly those bytes. It outlives single HTTP exchanges (and download sessions), so a
+ * A file being downloaded: its part on disk, which of its bytes are good, and the running hashes
+ * of exactly the good prefix. It outlives single HTTP exchanges (and download sessions), so a
  * resumed transfer continues both the bytes and the hashes without reading anything twice.
+ *
+ * Fetched as one stream, the good bytes are a prefix, hashed as they arrive. Fetched in segments
+ * (several connections, each its own range), the good bytes are each segment's written prefix;
+ * they are recorded in a sidecar file (`PART.segments`) so that a process killed mid-way resumes
+ * each segment where it stopped, and the hashes follow the file's contiguous prefix by reading it
+ * back from disk as it grows.
  */
 export class DownloadPart {
   readonly path: string;
   /** A strong ETag from the first answer, sent as If-Range when resuming. */
   etag: string | undefined;
+  /** Where this process started: bytes found on disk from an earlier process. */
+  readonly resumedFrom: number;
   readonly #file: FileHandle;
   readonly #algorithms: readonly DigestAlgorithm[];
   readonly #counter: ByteCounter;
   #hashes: Hash[];
-  #position = 0;
-  /** Where this process started: bytes found on disk from an earlier process. */
-  readonly resumedFrom: number;
+  /** Bytes of the file's prefix that are on disk and hashed. */
+  #position: number;
+  #segments: Segment[] | undefined;
+  #hashing: Promise<void> | undefined;
+  #sidecarDirty = false;
 
-  private constructor(path: string, file: FileHandle, options: OpenPartOptions, position: number, hashes: Hash[]) {
+  private constructor(path: string, file: FileHandle, options: OpenPartOptions, position: number, hashes: Hash[], segments: Segment[] | undefined, resumed: number) {
     this.path = path;
     this.#file = file;
     this.#algorithms = options.algorithms;
     this.#counter = options.counter;
     this.#hashes = hashes;
     this.#position = position;
-    this.resumedFrom = position;
+    this.#segments = segments;
+    this.resumedFrom = resumed;
   }
 
   /**
@@ -59,21 +80,32 @@ export class DownloadPart {
     try {
       const hashes = options.algorithms.map((a) => createHash(a));
       let size = (await file.stat()).size;
-      if (!options.resume || (options.expectedSize !== undefined && size > options.expectedSize)) {
+      const sidecar = options.resume ? await readSidecar(path, options.expectedSize) : undefined;
+      // A part fetched in segments has holes: without its (valid) record, its size means nothing.
+      const unaccounted = sidecar === undefined && (await exists(sidecarPath(path)));
+      if (!options.resume || unaccounted || (options.expectedSize !== undefined && size > options.expectedSize)) {
         if (size > 0) await file.truncate(0);
         size = 0;
       }
-      if (size > 0) {
-        await feedHashes(file.createReadStream({ start: 0, end: size - 1, autoClose: false, highWaterMark: 1 << 20 }), hashes);
+      let segments: Segment[] | undefined;
+      let prefix = size;
+      if (sidecar) {
+        segments = sidecar;
+        prefix = contiguous(segments);
+      } else {
+        await unlink(sidecarPath(path)).catch(() => undefined);
       }
-      options.counter.bytes += size;
-      return new DownloadPart(path, file, options, size, hashes);
+      if (prefix > 0) await feedHashes(file.createReadStream({ start: 0, end: prefix - 1, autoClose: false, highWaterMark: 1 << 20 }), hashes);
+      const onDisk = segments ? segments.reduce((n, s) => n + (s.written - s.start), 0) : size;
+      options.counter.bytes += onDisk;
+      return new DownloadPart(path, file, options, prefix, hashes, segments, onDisk);
     } catch (err) {
       await file.close();
       throw err;
     }
   }
 
+  /** Bytes of the file's prefix that are on disk and hashed. */
   get position(): number {
     return this.#position;
   }
@@ -82,27 +114,108 @@ export class DownloadPart {
     return this.#algorithms;
   }
 
+  get counter(): ByteCounter {
+    return this.#counter;
+  }
+
+  /** The file's segments when it is fetched in several ranges; undefined for one stream. */
+  get segments(): readonly Segment[] | undefined {
+    return this.#segments;
+  }
+
+  /** Every byte of the file is on disk (and, once `settled()`, hashed). */
+  complete(size: number): boolean {
+    return this.#segments ? this.#segments.every((s) => s.written === s.end) && this.#segments.at(-1)?.end === size : this.#position === size;
+  }
+
+  // --- one stream: the prefix grows at its end, hashed as it arrives
+
+  /** Hashes bytes of the prefix as they arrive, before their write lands. */
+  hashAhead(chunk: Buffer): void {
+    for (const h of this.#hashes) h.update(chunk);
+  }
+
+  /** Writes `buffers` at `at` (a positioned writev; short writes are carried on). */
+  async write(buffers: Buffer[], at: number): Promise<void> {
+    let total = 0;
+    for (const b of buffers) total += b.length;
+    let pending = buffers;
+    let done = 0;
+    while (done < total) {
+      const { bytesWritten } = await this.#file.writev(pending, at + done);
+      done += bytesWritten;
+      if (done < total) pending = remainder(buffers, done);
+    }
+  }
+
+  /** Bytes at the end of the prefix landed (they were hashed as they arrived). */
+  advance(bytes: number): void {
+    this.#position += bytes;
+    this.#counter.bytes += bytes;
+  }
+
+  // --- segments: each range grows on its own; the hashes follow the contiguous prefix
+
   /**
-   * A writer that appends at the current position, refusing (with `onOverflow()`) any byte past
-   * `limit`. Call `settle()` with it once it has closed.
+   * Splits the rest of the file into `count` segments. They cover the whole file: the first one
+   * starts at byte 0 with the prefix already on disk as written.
    */
-  writer(highWaterMark: number, limit?: number, onOverflow?: () => Error): HashingFileWriter {
-    return new HashingFileWriter(this.#file, this.#position, this.#hashes, this.#counter, highWaterMark, limit, onOverflow);
+  split(size: number, count: number): void {
+    const from = this.#position;
+    const step = Math.max(1, Math.ceil((size - from) / count));
+    const segments: Segment[] = [];
+    for (let start = from; start < size; start += step) segments.push({ start, end: Math.min(size, start + step), written: start });
+    const first = segments[0];
+    segments[0] = { start: 0, end: first?.end ?? size, written: from };
+    this.#segments = segments;
+    this.#sidecarDirty = true;
+  }
+
+  /** Bytes of `segment` landed. The hashes catch up with the contiguous prefix in the background. */
+  landed(segment: Segment, bytes: number): void {
+    segment.written += bytes;
+    this.#counter.bytes += bytes;
+    this.#sidecarDirty = true;
+    this.#hashing ??= this.#hashPrefix().finally(() => (this.#hashing = undefined));
+  }
+
+  /** Waits until the hashes cover the contiguous prefix, and records the segments on disk. */
+  async settled(): Promise<void> {
+    while (this.#hashing) await this.#hashing;
+    if (this.#segments && this.#position < contiguous(this.#segments)) await this.#hashPrefix();
+    await this.saveSegments();
   }
 
   /**
-   * Takes over what `writer` wrote; only valid once the writer emitted 'close'. After a failed
-   * write the hashes cover bytes the file lacks, so the part starts over.
+   * Records the segments' progress in the sidecar, when it changed. A record torn by a crash does
+   * not parse, and a part without a valid record starts over: slower, never wrong.
    */
-  settle(writer: HashingFileWriter): void {
-    this.#position = writer.position;
-    if (writer.hashesAhead) this.restart();
+  async saveSegments(): Promise<void> {
+    if (!this.#segments || !this.#sidecarDirty) return;
+    this.#sidecarDirty = false;
+    await writeFile(sidecarPath(this.path), JSON.stringify({ segments: this.#segments }));
   }
+
+  async #hashPrefix(): Promise<void> {
+    const segments = this.#segments;
+    if (!segments) return;
+    const buffer = Buffer.allocUnsafe(HASH_READ);
+    for (let end = contiguous(segments); this.#position < end; end = contiguous(segments)) {
+      const { bytesRead } = await this.#file.read(buffer, 0, Math.min(HASH_READ, end - this.#position), this.#position);
+      if (bytesRead === 0) throw new Error(`${this.path}: ${end - this.#position} bytes recorded as written are missing`);
+      for (const h of this.#hashes) h.update(buffer.subarray(0, bytesRead));
+      this.#position += bytesRead;
+    }
+  }
+
+  // --- both
 
   /** Starts over from byte 0: the server ignored our Range, or the bytes are suspect. */
   restart(): void {
-    this.#counter.bytes -= this.#position;
+    this.#counter.bytes -= this.#segments ? this.#segments.reduce((n, s) => n + (s.written - s.start), 0) : this.#position;
     this.#position = 0;
+    this.#segments = undefined;
+    this.#sidecarDirty = false;
     this.#hashes = this.#algorithms.map((a) => createHash(a));
     this.etag = undefined;
   }
@@ -116,19 +229,79 @@ export class DownloadPart {
 
   /** Cuts a stale tail (after a restart) and makes the bytes durable. */
   async flush(): Promise<void> {
-    await this.#file.truncate(this.#position);
+    await this.settled();
+    await this.#file.truncate(this.#segments ? (this.#segments.at(-1)?.end ?? this.#position) : this.#position);
     await this.#file.datasync();
   }
 
   async close(): Promise<void> {
+    await this.#hashing?.catch(() => undefined);
+    await this.saveSegments().catch(() => undefined);
     await this.#file.close();
   }
 
-  /** Closes and removes the `.part`: for cancellation and permanent failure. */
+  /** The part is verified and renamed: its sidecar has no more use. */
+  async forgetSegments(): Promise<void> {
+    await unlink(sidecarPath(this.path)).catch(() => undefined);
+  }
+
+  /** Closes and removes the part (and its sidecar): for cancellation and permanent failure. */
   async discard(): Promise<void> {
+    await this.#hashing?.catch(() => undefined);
     await this.#file.close().catch(() => undefined);
+    await unlink(sidecarPath(this.path)).catch(() => undefined);
     await unlink(this.path).catch((err: NodeJS.ErrnoException) => {
       if (err.code !== 'ENOENT') throw err;
     });
   }
+}
+
+/** Where a segmented part records its segments. */
+export function sidecarPath(partPath: string): string {
+  return `${partPath}.segments`;
+}
+
+async function readSidecar(partPath: string, expectedSize: number | undefined): Promise<Segment[] | undefined> {
+  try {
+    const { segments } = JSON.parse(await readFile(sidecarPath(partPath), 'utf8')) as { segments: Segment[] };
+    const valid =
+      Array.isArray(segments) &&
+      segments.length > 0 &&
+      segments.every((s, i) => Number.isSafeInteger(s.start) && s.start <= s.written && s.written <= s.end && (i === 0 || s.start === segments[i - 1]!.end)) &&
+      (expectedSize === undefined || segments.at(-1)!.end === expectedSize);
+    return valid ? segments.map((s) => ({ start: s.start, end: s.end, written: s.written })) : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** The end of the contiguous prefix of written bytes. */
+function contiguous(segments: readonly Segment[]): number {
+  let end = 0;
+  for (const s of segments) {
+    if (s.start > end) break;
+    end = Math.max(end, s.written);
+    if (s.written < s.end) break;
+  }
+  return end;
+}
+
+function remainder(buffers: Buffer[], skip: number): Buffer[] {
+  const out: Buffer[] = [];
+  for (const b of buffers) {
+    if (skip >= b.length) {
+      skip -= b.length;
+      continue;
+    }
+    out.push(skip > 0 ? b.subarray(skip) : b);
+    skip = 0;
+  }
+  return out;
+}
+
+async function exists(p: string): Promise<boolean> {
+  return access(p).then(
+    () => true,
+    () => false,
+  );
 }

@@ -1,10 +1,9 @@
-import { once } from 'node:events';
 import { waitBackoff, type BackoffOptions } from '../backoff.ts';
 import { CldlError } from '../cldl-error.ts';
 import { asTlsVerificationError, type DataEndpoint } from '../vsphere/index.ts';
-import type { DownloadPart } from './download-part.ts';
+import type { DownloadPart, Segment } from './download-part.ts';
 import { DataUnauthorizedError, DiskFullError, HttpStatusError, TransferError, redactUrl } from './errors.ts';
-import type { HashingFileWriter } from './hashing-file-writer.ts';
+import { PartSink } from './part-sink.ts';
 
 export interface RetryEvent {
   fileName: string;
@@ -14,49 +13,98 @@ export interface RetryEvent {
   error: Error;
 }
 
+/** Fetching one file over several connections, each its own range of it. */
+export interface SegmentOptions {
+  /** Connections per file (1: one stream, as without this option). */
+  connections: number;
+  /** Files smaller than this are fetched as one stream. */
+  minBytes: number;
+}
+
 export interface FileDownloadOptions {
   /** For messages only. */
   fileName: string;
   /** When known (vCenter may omit it until the download), the transfer must end exactly here. */
   expectedSize?: number | undefined;
-  /** Tries per call, counting the first. */
+  /** Tries per call, counting the first (per segment, when segmented). */
   attempts: number;
   backoff: BackoffOptions;
   /**
-   * The writer's buffer. 512 KiB keeps the socket reading while the disk writes; larger batches
-   * measured slower (4 MiB: 20-30% less throughput and more CPU per GB; likely because their bytes
-   * have left the CPU cache by the time they are copied to the page cache and hashed).
+   * Bytes gathered before one positioned write. 512 KiB keeps the socket reading while the disk
+   * writes; 4 MiB measured slower (its bytes have left the CPU cache by the time they are copied to
+   * the page cache and hashed).
    */
   highWaterMark?: number;
+  /** Segmented download, when the server honours Range and the file is large enough. */
+  segments?: SegmentOptions | undefined;
   signal?: AbortSignal | undefined;
   onRetry?: ((event: RetryEvent) => void) | undefined;
 }
 
-const DEFAULT_HWM = 512 << 10;
+const DEFAULT_BATCH = 512 << 10;
+/** Writes in flight per answer: the socket keeps reading while the disk catches up. */
+const WRITES_IN_FLIGHT = 4;
+/** How often a segmented part records its segments' progress for a process that resumes it. */
+const SIDECAR_EVERY_MS = 1000;
 
 /**
  * Streams `source` into `part` until it holds the whole file, resuming with Range after each
- * transient failure: only a 206 whose Content-Range starts at our position is appended to; a 200
+ * transient failure: only a 206 whose Content-Range starts where we are is appended to; a 200
  * means the server ignored the Range, so the file starts over (the hashes with it, nothing is read
- * twice). A 401 re-authorises and resumes at once. Ends with the bytes durable on disk; verifying
- * and renaming them are the caller's.
+ * twice). A 401 re-authorises and resumes at once. A large file on a server that honours Range is
+ * fetched in segments over several connections, each resuming on its own. Ends with the bytes
+ * durable on disk; verifying and renaming them are the caller's.
  */
 export async function downloadFile(part: DownloadPart, source: DataEndpoint, options: FileDownloadOptions): Promise<void> {
-  const { fileName, signal } = options;
-  // `attempts` bounds failures in a row without progress: a flaky link that moves the file
-  // forward on every try is never given up on; one that makes no headway is.
-  let failures = 0;
-  let progressAt = part.position;
   for (;;) {
+    if (part.segments && options.expectedSize !== undefined) {
+      try {
+        await downloadSegments(part, part.segments, source, options, options.expectedSize);
+        break;
+      } catch (err) {
+        // The server stopped honouring Range: what is on disk cannot be trusted to line up. One
+        // stream from byte 0, and no more segments for this file.
+        if (!(err instanceof RangeIgnored)) throw err;
+        part.restart();
+        options = { ...options, segments: undefined };
+        options.onRetry?.({ fileName: options.fileName, attempt: 1, reason: 'range', error: err });
+      }
+    }
     // A file complete on disk (a worker died between the last byte and the rename) needs no GET.
     if (options.expectedSize !== undefined && part.position === options.expectedSize) break;
+    const split = await retrying(part, source, options, () => part.position, () => exchange(part, source, options, undefined));
+    if (split === undefined) break;
+    part.split(split.size, options.segments?.connections ?? 1);
+  }
+  await part.flush();
+}
+
+/**
+ * Runs `attempt` until it succeeds, retrying transient failures with backoff. `attempts` bounds
+ * failures in a row without progress: a flaky link that moves the file forward on every try is
+ * never given up on; one that makes no headway is. Resolves with a split request when the first
+ * answer showed the file should go in segments.
+ */
+async function retrying(
+  part: DownloadPart,
+  source: DataEndpoint,
+  options: FileDownloadOptions,
+  position: () => number,
+  attempt: () => Promise<void>,
+): Promise<SplitRequest | undefined> {
+  const { fileName, signal } = options;
+  let failures = 0;
+  let progressAt = position();
+  for (;;) {
     try {
-      await exchange(part, source, options);
-      break;
+      await attempt();
+      return undefined;
     } catch (raw) {
+      if (raw instanceof SplitRequest) return raw;
+      if (raw instanceof RangeIgnored) throw raw;
       if (signal?.aborted) throw signal.reason;
       const err = classify(raw, fileName, part, source.url);
-      if (part.position > progressAt) failures = 0;
+      if (position() > progressAt) failures = 0;
       failures++;
       if (err instanceof DataUnauthorizedError) await source.unauthorized(err.sentHeaders);
       if (!err.retryable || failures >= options.attempts) {
@@ -65,60 +113,123 @@ export async function downloadFile(part: DownloadPart, source: DataEndpoint, opt
         }
         throw err;
       }
-      if (err instanceof TransferError && err.restart) part.restart();
-      progressAt = part.position;
+      if (err instanceof TransferError && err.restart) {
+        if (part.segments) throw new RangeIgnored(err.message);
+        part.restart();
+      }
+      progressAt = position();
       options.onRetry?.({ fileName, attempt: failures, reason: retryReason(err), error: err });
-      // A fresh login needs no wait; anything else backs off.
-      if (!(err instanceof DataUnauthorizedError)) await waitBackoff(failures, options.backoff, signal);
+      // A fresh login needs no wait; anything else backs off (and an abort meanwhile says why).
+      if (!(err instanceof DataUnauthorizedError)) {
+        await waitBackoff(failures, options.backoff, signal).catch((e: unknown) => {
+          throw signal?.aborted ? signal.reason : e;
+        });
+      }
     }
   }
-  await part.flush();
 }
 
-/** One GET: appends the answer's bytes to `part`. Resolves when the body ended and the file holds all of it. */
-async function exchange(part: DownloadPart, source: DataEndpoint, options: FileDownloadOptions): Promise<void> {
+/** Every unfinished segment over a connection of its own, each retried on its own; the first fatal error stops them all. */
+async function downloadSegments(part: DownloadPart, segments: readonly Segment[], source: DataEndpoint, options: FileDownloadOptions, size: number): Promise<void> {
+  const stop = new AbortController();
+  const signal = options.signal ? AbortSignal.any([options.signal, stop.signal]) : stop.signal;
+  // Recorded before any segment writes: a part with holes must never be mistaken for a prefix.
+  await part.saveSegments();
+  const sidecar = setInterval(() => void part.saveSegments().catch(() => undefined), SIDECAR_EVERY_MS);
+  try {
+    const runs = segments
+      .filter((s) => s.written < s.end)
+      .map((segment) =>
+        retrying(part, source, { ...options, signal }, () => segment.written, () => exchange(part, source, { ...options, signal }, segment)).catch((err: unknown) => {
+          stop.abort(err);
+          throw err;
+        }),
+      );
+    const outcomes = await Promise.allSettled(runs);
+    const failed = outcomes.find((o): o is PromiseRejectedResult => o.status === 'rejected');
+    // Why the segments stopped: the caller's abort, else the first segment that failed for good
+    // (the others only saw it stop them).
+    if (failed) throw options.signal?.aborted ? options.signal.reason : stop.signal.aborted ? stop.signal.reason : failed.reason;
+    await part.settled();
+    if (part.position !== size) throw new TransferError('CLDL_TRANSFER_SHORT', `${options.fileName}: segments end at ${part.position} of ${size} bytes`, { fileName: options.fileName, retryable: true });
+  } finally {
+    clearInterval(sidecar);
+    await part.saveSegments().catch(() => undefined);
+  }
+}
+
+/** The first answer honoured a Range on a file large enough to fetch in segments. */
+class SplitRequest extends Error {
+  readonly size: number;
+  constructor(size: number) {
+    super('split into segments');
+    this.size = size;
+  }
+}
+
+/** A segment's Range was answered with the whole file: segments cannot go on. */
+class RangeIgnored extends Error {}
+
+/**
+ * One GET: writes the answer's bytes onto the part's prefix (or into `segment`). Resolves when the
+ * body ended and every byte of it is on disk.
+ */
+async function exchange(part: DownloadPart, source: DataEndpoint, options: FileDownloadOptions, segment: Segment | undefined): Promise<void> {
   const url = new URL(source.url);
   const headers = await source.headers();
   const request: Record<string, string> = { ...headers };
-  const from = part.position;
-  if (from > 0) {
-    request.range = `bytes=${from}-`;
-    if (part.etag) request['if-range'] = part.etag;
-  }
-  let writer: HashingFileWriter | undefined;
+  const from = segment ? segment.written : part.position;
+  const size = options.expectedSize;
+  // Asking for a Range from byte 0 of a large file is how a server tells it honours Ranges (206).
+  const probeRanges = !segment && from === 0 && size !== undefined && options.segments !== undefined && options.segments.connections > 1 && size >= options.segments.minBytes;
+  if (segment) request.range = `bytes=${from}-${segment.end - 1}`;
+  else if (from > 0 || probeRanges) request.range = `bytes=${from}-`;
+  if (from > 0 && part.etag) request['if-range'] = part.etag;
+  const end = segment ? segment.end : (size ?? Infinity);
   let total: number | undefined;
+  const sink = new PartSink(part, {
+    batchBytes: options.highWaterMark ?? DEFAULT_BATCH,
+    maxInFlight: WRITES_IN_FLIGHT,
+    segment,
+    end,
+    overflow: () => tooLong(options.fileName, size),
+    signal: options.signal,
+    accept: (statusCode, h) => {
+      if (segment && statusCode === 200) throw new RangeIgnored(`${options.fileName}: the server answered a Range with the whole file`);
+      const answer = readAnswer(statusCode, h, from, options.fileName, source.url, headers);
+      if (answer.restart) part.restart();
+      total = answer.total;
+      if (segment && answer.through !== undefined && answer.through !== segment.end - 1) {
+        throw new TransferError('CLDL_RANGE_MISMATCH', `${options.fileName}: asked for bytes ${from}-${segment.end - 1}, got through ${answer.through}`, {
+          fileName: options.fileName,
+          retryable: true,
+          restart: true,
+        });
+      }
+      if (size !== undefined && total !== undefined && total !== size) {
+        throw new TransferError('CLDL_SIZE_MISMATCH', `${options.fileName}: the server sends ${total} bytes, but vCenter listed ${size}`, {
+          fileName: options.fileName,
+          retryable: true,
+          restart: true,
+        });
+      }
+      const etag = header(h, 'etag');
+      if (etag && !etag.startsWith('W/')) part.etag = etag;
+      if (probeRanges && statusCode === 206 && size !== undefined) throw new SplitRequest(size);
+    },
+  });
+  source.dispatcher.dispatch({ origin: url.origin, path: url.pathname + url.search, method: 'GET', headers: request }, sink);
   try {
-    await source.dispatcher.stream(
-      { origin: url.origin, path: url.pathname + url.search, method: 'GET', headers: request, signal: options.signal },
-      ({ statusCode, headers: h }) => {
-        const answer = readAnswer(statusCode, h, from, options.fileName, source.url, headers);
-        if (answer.restart) part.restart();
-        total = answer.total;
-        if (options.expectedSize !== undefined && total !== undefined && total !== options.expectedSize) {
-          throw new TransferError(
-            'CLDL_SIZE_MISMATCH',
-            `${options.fileName}: the server sends ${total} bytes, but vCenter listed ${options.expectedSize}`,
-            { fileName: options.fileName, retryable: true, restart: true },
-          );
-        }
-        const etag = header(h, 'etag');
-        if (etag && !etag.startsWith('W/')) part.etag = etag;
-        // The size vCenter listed bounds the body even without a Content-Length (chunked).
-        const size = options.expectedSize ?? total;
-        writer = part.writer(options.highWaterMark ?? DEFAULT_HWM, size, () => tooLong(options.fileName, size));
-        return writer;
-      },
-    );
-  } finally {
-    if (writer) {
-      if (!writer.closed) await once(writer, 'close').catch(() => undefined);
-      part.settle(writer);
-    }
+    await sink.done;
+  } catch (err) {
+    if (sink.hashesAhead) part.restart();
+    throw err;
   }
   // Fewer bytes than the file holds: the connection ended early; what arrived is kept, the rest resumes.
-  const end = total ?? options.expectedSize;
-  if (end !== undefined && part.position < end) {
-    throw new TransferError('CLDL_TRANSFER_SHORT', `${options.fileName}: the body ended after ${part.position} of ${end} bytes`, {
+  const reached = segment ? segment.written : part.position;
+  const target = segment ? segment.end : (total ?? size);
+  if (target !== undefined && reached < target) {
+    throw new TransferError('CLDL_TRANSFER_SHORT', `${options.fileName}: the body ended after ${reached} of ${target} bytes`, {
       fileName: options.fileName,
       retryable: true,
     });
@@ -137,6 +248,8 @@ interface Answer {
   restart: boolean;
   /** The file's full size, when the answer tells it. */
   total: number | undefined;
+  /** The last byte a 206 carries. */
+  through?: number;
 }
 
 function readAnswer(
@@ -161,7 +274,7 @@ function readAnswer(
         { fileName, retryable: true, restart: true },
       );
     }
-    return { restart: false, total: m[3] === '*' ? Number(m[2]) + 1 : Number(m[3]) };
+    return { restart: false, total: m[3] === '*' ? Number(m[2]) + 1 : Number(m[3]), through: Number(m[2]) };
   }
   if (status === 401) throw new DataUnauthorizedError(fileName, sent);
   if (status === 416) {

@@ -6,7 +6,7 @@
 export { VerifiedDownload, type Expectations, type VerifiedFile, type VerifiedRunOptions } from './verified-download.ts';
 export { DestinationDir, type FilePaths } from './destination-dir.ts';
 export { checksumFrom, readManifest, type ExpectedChecksum, type Manifest } from './verify.ts';
-export type { ByteCounter } from './hashing-file-writer.ts';
+export type { ByteCounter } from './byte-counter.ts';
 export * from './errors.ts';
 
 export { downloadFile, type FileDownloadOptions, type RetryEvent } from './file-download.ts';

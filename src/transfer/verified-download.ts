@@ -4,8 +4,8 @@ import type { DestinationDir } from './destination-dir.ts';
 import { DownloadPart, type DigestAlgorithm } from './download-part.ts';
 import { CldlError } from '../cldl-error.ts';
 import { ChecksumMismatchError, DiskFullError, TransferError } from './errors.ts';
-import { downloadFile, type RetryEvent } from './file-download.ts';
-import type { ByteCounter } from './hashing-file-writer.ts';
+import { downloadFile, type RetryEvent, type SegmentOptions } from './file-download.ts';
+import type { ByteCounter } from './byte-counter.ts';
 import { assertChecksum, hashFile, type ExpectedChecksum } from './verify.ts';
 
 /** What a file must be: its size when known, and the checksums someone vouches for. */
@@ -39,6 +39,8 @@ export interface VerifiedRunOptions {
   attempts: number;
   backoff: BackoffOptions;
   highWaterMark: number;
+  /** Fetch large files over several connections when the server honours Range. */
+  segments?: SegmentOptions | undefined;
   signal: AbortSignal;
   /**
    * What the server vouches for once the bytes are on disk. vCenter fills a file's checksum_info
@@ -114,6 +116,7 @@ export class VerifiedDownload {
       attempts: options.attempts,
       backoff: options.backoff,
       highWaterMark: options.highWaterMark,
+      segments: options.segments,
       signal: options.signal,
       onRetry: options.onRetry,
     };
@@ -171,6 +174,7 @@ export class VerifiedDownload {
     try {
       await this.#part.close();
       await this.#dir.commit(this.#part.path, finalPath, overwrite);
+      await this.#part.forgetSegments();
     } catch (err) {
       throw asFileError(err, this.fileName, finalPath);
     }

@@ -177,7 +177,7 @@ describe('errors that end a download', () => {
       worker: {
         job: {
           filesPerJob: 2,
-          transfer: { attempts: 3, backoff: { baseMs: 50, maxMs: 200 }, highWaterMark: 1 << 20 },
+          transfer: { ...workerDefaults().job.transfer, attempts: 3, backoff: { baseMs: 50, maxMs: 200 } },
           prepare: { timeoutMs: 800, pollMs: 20, maxPollMs: 100 },
           sync: { timeoutMs: 1000, pollMs: 50 },
           maxSessionRenewals: 1,

@@ -50,7 +50,7 @@ export function workerDefaults(): Omit<DownloadWorkerOptions, 'redis' | 'prefix'
     limits: { transfersPerProcess: 8, sessionsPerVCenter: 8 },
     job: {
       filesPerJob: 4,
-      transfer: { attempts: 6, backoff: { baseMs: 50, maxMs: 500 }, highWaterMark: 1 << 20 },
+      transfer: { attempts: 6, backoff: { baseMs: 50, maxMs: 500 }, highWaterMark: 1 << 20, segments: { connections: 4, minBytes: 64 * 1024 * 1024 } },
       prepare: { timeoutMs: 10_000, pollMs: 20, maxPollMs: 200 },
       sync: { timeoutMs: 10_000, pollMs: 50 },
       maxSessionRenewals: 3,

@@ -313,4 +313,92 @@ describe('downloadFile', () => {
     expect(part.digests().sha1).toBe(createHash('sha1').digest('hex'));
     await part.close();
   });
+
+  describe('in segments', () => {
+    const segmented = (extra: Partial<FileDownloadOptions> = {}) => options({ segments: { connections: 4, minBytes: 1024 * 1024 }, ...extra });
+    const ranges = () => server!.requests.map((r) => r.headers.range);
+
+    it('fetches a large file over four connections when the first answer honours Range, with exact hashes', async () => {
+      const source = await serve((req, res) => serveBytes(req, res, FILE.data));
+      const counter = { bytes: 0 };
+      const part = await openPart(counter);
+      await downloadFile(part, source, segmented());
+      expect(ranges()[0]).toBe('bytes=0-'); // asks, and learns the server honours it
+      const q = Math.ceil(FILE.data.length / 4);
+      expect(ranges().slice(1).sort()).toEqual([`bytes=0-${q - 1}`, `bytes=${q}-${2 * q - 1}`, `bytes=${2 * q}-${3 * q - 1}`, `bytes=${3 * q}-${FILE.data.length - 1}`].sort());
+      expect(part.digests()).toEqual({ sha1: FILE.sha1, sha256: FILE.sha256 });
+      expect(counter.bytes).toBe(FILE.data.length);
+      await part.close();
+      expect((await readFile(part.path)).equals(FILE.data)).toBe(true);
+    });
+
+    it('resumes each segment on its own after its connection breaks', async () => {
+      const broken = new Set<string>();
+      const source = await serve((req, res) => {
+        const range = req.headers.range ?? '';
+        const first = !broken.has(range) && range !== 'bytes=0-';
+        broken.add(range);
+        serveBytes(req, res, FILE.data, first ? { resetAfter: 200_000 } : {});
+      });
+      const part = await openPart();
+      await downloadFile(part, source, segmented());
+      expect(part.digests().sha1).toBe(FILE.sha1);
+      // Four segments broke once each, and each went on from where its own bytes ended.
+      const resumed = ranges().filter((r) => r && !/^bytes=\d+-\d+$/.test(r) === false).length;
+      expect(resumed).toBeGreaterThanOrEqual(9);
+      await part.close();
+      expect((await readFile(part.path)).equals(FILE.data)).toBe(true);
+    });
+
+    it('resumes each segment where it stopped after the process died, from its record on disk', async () => {
+      const source = await serve((req, res) => {
+        if (req.headers.range === 'bytes=0-') return serveBytes(req, res, FILE.data);
+        const m = /^bytes=(\d+)-(\d+)$/.exec(req.headers.range ?? '')!;
+        const [start, end] = [Number(m[1]), Number(m[2])];
+        res.writeHead(206, { 'content-length': end - start + 1, 'content-range': `bytes ${start}-${end}/${FILE.data.length}` });
+        res.write(FILE.data.subarray(start, start + 300_000)); // then nothing, until the "crash"
+      });
+      const ac = new AbortController();
+      const first = await openPart();
+      const pending = downloadFile(first, source, segmented({ signal: ac.signal })).catch((e: unknown) => e);
+      await expect.poll(() => first.counter.bytes, { timeout: 5000 }).toBeGreaterThanOrEqual(4 * 300_000);
+      ac.abort(new Error('kill -9'));
+      await pending;
+      await first.close(); // what a dying process leaves: the part and its record of segments
+      await server!.stop();
+      const left = first.segments!.map((s) => s.written);
+      const q = Math.ceil(FILE.data.length / 4);
+      expect(left.map((w, i) => w - i * q).every((n) => n >= 300_000 && n % 300_000 === 0)).toBe(true);
+
+      const again = await serve((req, res) => serveBytes(req, res, FILE.data));
+      const counter = { bytes: 0 };
+      const part = await openPart(counter, true);
+      expect(part.resumedFrom).toBe(left.reduce((n, w, i) => n + w - i * q, 0));
+      await downloadFile(part, again, segmented());
+      const starts = server!.requests.map((r) => Number(/^bytes=(\d+)-/.exec(r.headers.range ?? '')?.[1]));
+      expect(starts.sort((a, b) => a - b)).toEqual(left); // each segment from where its own bytes ended
+      expect(part.digests().sha256).toBe(FILE.sha256);
+      expect(counter.bytes).toBe(FILE.data.length);
+      await part.close();
+    });
+
+    it('stays one stream when the server ignores Range', async () => {
+      const source = await serve((req, res) => serveBytes(req, res, FILE.data, { ignoreRange: true }));
+      const part = await openPart();
+      await downloadFile(part, source, segmented());
+      expect(server!.requests).toHaveLength(1);
+      expect(part.digests().sha1).toBe(FILE.sha1);
+      await part.close();
+    });
+
+    it('starts over as one stream when a segment is answered with the whole file', async () => {
+      let n = 0;
+      const source = await serve((req, res) => serveBytes(req, res, FILE.data, { ignoreRange: ++n > 1 }));
+      const part = await openPart();
+      await downloadFile(part, source, segmented());
+      expect(part.digests().sha1).toBe(FILE.sha1);
+      await part.close();
+      expect((await readFile(part.path)).equals(FILE.data)).toBe(true);
+    });
+  });
 });
