@@ -1,5 +1,5 @@
-// node bench/experiments/job-anatomy.ts [--protocol http] [--count 200] [--poll-ms 25]
-// What one small job costs, counted: vAPI calls per operation (the worker's onCall), Redis commands
+// node bench/experiments/job-anatomy.ts [--server sim-http] [--count 200] [--poll-ms 25]
+// What one small job costs, counted: vAPI calls per operation (the worker's /metrics), Redis commands
 // per type under this run's prefix (redis-cli MONITOR, read-only, filtered to our prefix), and the
 // worker's wall and CPU time per item.
 import { spawn } from 'node:child_process';
@@ -8,21 +8,20 @@ import { createInterface } from 'node:readline';
 import { parseArgs } from 'node:util';
 import { CldlRig } from '../rig/cldl.ts';
 import { makeScratch, removeTree } from '../rig/disk.ts';
-import { startBenchSimulator, type Protocol } from '../rig/simulator.ts';
-import { productionSettings, withOverrides } from '../rig/worker-settings.ts';
+import { startServer, type ServerName } from '../rig/server.ts';
+import { DEFAULT_WORKER_START } from '../rig/worker.ts';
 
 const { values } = parseArgs({
   options: {
-    protocol: { type: 'string', default: 'http' },
+    server: { type: 'string', default: 'sim-http' },
     count: { type: 'string', default: '200' },
     'poll-ms': { type: 'string', default: '25' },
   },
 });
 const count = Number(values.count);
 const scratch = await makeScratch();
-const sim = await startBenchSimulator(values.protocol as Protocol, { groups: [{ name: 'tiny', count, size: 64 * 1024 }], prepareDelayMs: 0 }, scratch);
-const settings = withOverrides(productionSettings(), { job: { prepare: { pollMs: Number(values['poll-ms']) } } });
-const rig = await CldlRig.start({ sim, root: path.join(scratch, 'cldl'), settings, env: { CLDL_BENCH_COUNT_CALLS: '1' } });
+const sim = await startServer(values.server as ServerName, { groups: [{ name: 'tiny', count, size: 64 * 1024 }], prepareDelayMs: 0, manifests: false }, scratch, undefined);
+const rig = await CldlRig.start({ server: sim, root: path.join(scratch, 'cldl'), mode: DEFAULT_WORKER_START, config: { prepare: { pollMs: Number(values['poll-ms']) } } });
 const monitor = spawn('redis-cli', ['-h', '127.0.0.1', 'monitor'], { stdio: ['ignore', 'pipe', 'inherit'] });
 const redisCommands = new Map<string, number>();
 const prefixTag = rig.prefix.slice(1, -1); // MONITOR prints arguments quoted; match the tag's inside
@@ -38,14 +37,17 @@ await new Promise((r) => setTimeout(r, 500));
 redisCommands.clear(); // the worker's start-up and idle polling so far
 let stopped = false;
 try {
+  const vapiBefore = await vapiCalls(rig.worker.http);
   const run = await rig.download(sim.items);
   await new Promise((r) => setTimeout(r, 500));
   monitor.kill();
+  const vapiAfter = await vapiCalls(rig.worker.http);
   await rig.stop();
   stopped = true;
-  const last = rig.worker.process.lines.find((l) => l.event === 'stopped') as { vapiCalls?: Record<string, number> } | undefined;
-  console.log(`${values.protocol}, ${count} × 64 KiB, prepare poll ${values['poll-ms']} ms: ${(count / (run.ms / 1000)).toFixed(0)} items/s, worker CPU ${(run.workerCpuMs / count).toFixed(2)} ms/item`);
-  const vapi = Object.entries(last?.vapiCalls ?? {}).sort((a, b) => b[1] - a[1]);
+  console.log(`${values.server}, ${count} × 64 KiB, prepare poll ${values['poll-ms']} ms: ${(count / (run.ms / 1000)).toFixed(0)} items/s, worker CPU ${(run.workerCpuMs / count).toFixed(2)} ms/item`);
+  const vapi = Object.entries(vapiAfter)
+    .map(([op, n]) => [op, n - (vapiBefore[op] ?? 0)] as const)
+    .sort((a, b) => b[1] - a[1]);
   console.log(`vAPI calls per item: ${(vapi.reduce((s, [, n]) => s + n, 0) / count).toFixed(2)}`);
   for (const [op, n] of vapi) console.log(`  ${op.padEnd(36)} ${(n / count).toFixed(2)}`);
   const redis = [...redisCommands].sort((a, b) => b[1] - a[1]);
@@ -60,4 +62,15 @@ try {
   if (!stopped) await rig.stop();
   await sim.stop();
   await removeTree(scratch);
+}
+
+/** The worker's vAPI calls so far per operation (every outcome), from its /metrics. */
+async function vapiCalls(http: string): Promise<Record<string, number>> {
+  const text = await (await fetch(new URL('/metrics', http))).text();
+  const calls: Record<string, number> = {};
+  for (const m of text.matchAll(/^cldl_vapi_requests_total\{([^}]*)\} (\d+)/gm)) {
+    const op = /operation="([^"]+)"/.exec(m[1]!)?.[1] ?? '?';
+    calls[op] = (calls[op] ?? 0) + Number(m[2]);
+  }
+  return calls;
 }

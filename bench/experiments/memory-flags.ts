@@ -1,4 +1,4 @@
-// node bench/experiments/memory-flags.ts [--protocol http] [--size 1024] [--rounds 2] [--variants a,b]
+// node bench/experiments/memory-flags.ts [--server sim-http] [--size 1024] [--rounds 2] [--variants a,b]
 // The worker's peak RSS (and speed) for one large download under different V8 settings, each in a
 // fresh worker process: does the memory above idle come from garbage waiting for collection?
 // (`production` is WORKER_NODE_FLAGS, what npm start and the Docker image run; `node-default` none.)
@@ -7,9 +7,9 @@ import { parseArgs } from 'node:util';
 import { WORKER_NODE_FLAGS } from '../../src/service/node-flags.ts';
 import { CldlRig } from '../rig/cldl.ts';
 import { makeScratch, removeTree, syncDisk } from '../rig/disk.ts';
-import { startBenchSimulator, type Protocol } from '../rig/simulator.ts';
+import { startServer, type ServerName } from '../rig/server.ts';
 import { summarize } from '../rig/stats.ts';
-import { productionSettings } from '../rig/worker-settings.ts';
+import { DEFAULT_WORKER_START } from '../rig/worker.ts';
 
 const VARIANTS: Record<string, readonly string[]> = {
   production: WORKER_NODE_FLAGS,
@@ -22,7 +22,7 @@ const VARIANTS: Record<string, readonly string[]> = {
 
 const { values } = parseArgs({
   options: {
-    protocol: { type: 'string', default: 'http' },
+    server: { type: 'string', default: 'sim-http' },
     size: { type: 'string', default: '1024' },
     rounds: { type: 'string', default: '2' },
     variants: { type: 'string', default: 'node-default,production,semi-4m' },
@@ -32,19 +32,18 @@ const names = values.variants.split(',');
 for (const n of names) if (!(n in VARIANTS)) throw new Error(`unknown variant ${n}; known: ${Object.keys(VARIANTS).join(', ')}`);
 const size = Number(values.size) * 2 ** 20;
 const scratch = await makeScratch();
-const sim = await startBenchSimulator(values.protocol as Protocol, { groups: [{ name: 'big', count: 1, size }] }, scratch);
+const sim = await startServer(values.server as ServerName, { groups: [{ name: 'big', count: 1, size }] }, scratch, undefined);
 const results = new Map<string, Array<{ idle: number; peak: number; mbs: number; cpu: number }>>(names.map((n) => [n, []]));
 try {
   for (let round = 0; round < Number(values.rounds); round++) {
     for (const n of [...names.slice(round % names.length), ...names.slice(0, round % names.length)]) {
       const root = path.join(scratch, `cldl-${n}-${round}`);
       await syncDisk();
-      const rig = await CldlRig.start({ sim, root, settings: productionSettings(), nodeFlags: VARIANTS[n] });
+      const rig = await CldlRig.start({ server: sim, root, mode: DEFAULT_WORKER_START, nodeFlags: VARIANTS[n] });
       try {
         const idle = (await rig.worker.sample()).peakRss;
         const run = await rig.download([sim.items[0]!]);
         results.get(n)!.push({ idle, peak: run.worker.peakRss, mbs: run.bytes / 1e6 / (run.ms / 1000), cpu: run.workerCpuMs / 1000 / (run.bytes / 1e9) });
-        await removeTree(run.dir);
       } finally {
         await rig.stop();
         await removeTree(root);
@@ -52,7 +51,7 @@ try {
     }
   }
   const mib = (b: number) => (b / 2 ** 20).toFixed(0);
-  console.log(`${values.protocol}, ${values.size} MiB, ${values.rounds} rounds; RSS in MiB (medians)`);
+  console.log(`${values.server}, ${values.size} MiB, ${values.rounds} rounds; RSS in MiB (medians)`);
   console.log(`${'variant'.padEnd(10)}${'idle'.padStart(7)}${'peak'.padStart(7)}${'MB/s'.padStart(7)}${'CPU s/GB'.padStart(10)}  flags`);
   for (const n of names) {
     const r = results.get(n)!;

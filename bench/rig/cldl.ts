@@ -3,38 +3,36 @@ import { mkdir, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { Redis } from 'ioredis';
 import { deleteKeysUnder, DownloadClient, type DownloadResult } from '../../src/orchestrator/index.ts';
+import { removeTree } from './disk.ts';
 import type { ProcSample } from './processes.ts';
-import type { BenchSimulator } from './simulator.ts';
-import { startBenchWorker, type BenchWorker } from './worker.ts';
-import type { WorkerSettings } from './worker-settings.ts';
+import type { BenchItem, BenchServer } from './server.ts';
+import { startBenchWorker, type BenchWorker, type WorkerStartMode } from './worker.ts';
 
 export const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
 
 export interface RigOptions {
-  sim: BenchSimulator;
+  server: BenchServer;
+  /** A fresh directory: the download root and, beside it, the worker's config file. */
   root: string;
-  settings: WorkerSettings;
-  cpuProfile?: string | undefined;
-  /** Extra environment for the worker process. */
-  env?: Record<string, string> | undefined;
-  /** Node flags for the worker; production's unless given. */
+  mode: WorkerStartMode;
+  config?: Record<string, unknown> | undefined;
   nodeFlags?: readonly string[] | undefined;
+  cpuProfile?: string | undefined;
+  cores?: string | undefined;
 }
 
 export interface CldlRun {
   ms: number;
   bytes: number;
-  /** The worker process's CPU time over the run, ms. */
+  /** The worker process's CPU time over the run (every thread), ms. */
   workerCpuMs: number;
   /** The worker's /proc sample after the run (VmHWM: its peak RSS since it started). */
   worker: ProcSample;
 }
 
-type Item = BenchSimulator['items'][number];
-
 /**
- * cldl as a user runs it: a worker process on its own key prefix, and the producer API in this
- * process. Every key lives under `{cldl-bench-<uuid>}` and is deleted by `stop()`.
+ * cldl as a user runs it: `cldl worker` on a key prefix of its own, and the producer API
+ * (`DownloadClient`) in this process. Every key lives under `{cldl-bench-<uuid>}`; `stop()` deletes them.
  */
 export class CldlRig {
   readonly prefix: string;
@@ -54,18 +52,37 @@ export class CldlRig {
 
   static async start(o: RigOptions): Promise<CldlRig> {
     const prefix = `{cldl-bench-${randomUUID()}}`;
-    await mkdir(o.root, { recursive: true });
+    const root = path.join(o.root, 'downloads');
+    await mkdir(root, { recursive: true });
     const redis = new Redis(REDIS_URL, { maxRetriesPerRequest: null });
     redis.on('error', () => undefined);
-    const worker = await startBenchWorker({ sim: o.sim, redisUrl: REDIS_URL, prefix, root: o.root, settings: o.settings, cpuProfile: o.cpuProfile, env: o.env, nodeFlags: o.nodeFlags });
-    return new CldlRig(worker, redis, o.root, prefix);
+    try {
+      const worker = await startBenchWorker({
+        server: o.server,
+        redisUrl: REDIS_URL,
+        prefix,
+        root,
+        configFile: path.join(o.root, 'cldl-config.json'),
+        mode: o.mode,
+        config: o.config,
+        nodeFlags: o.nodeFlags,
+        cpuProfile: o.cpuProfile,
+        cores: o.cores,
+      });
+      return new CldlRig(worker, redis, root, prefix);
+    } catch (err) {
+      await deleteKeysUnder(redis, prefix).catch(() => undefined);
+      redis.disconnect();
+      throw err;
+    }
   }
 
   /**
-   * Enqueues one download per item, waits for all, and checks every file on disk. Timed from the
-   * first enqueue to the last completion. Returns the destination directory for the caller to delete.
+   * Enqueues one download per item, waits for all, checks every data file on disk, then deletes them.
+   * Timed from the first enqueue to the last completion (a job completes once its files are
+   * verified, durable and renamed into place).
    */
-  async download(items: readonly Item[]): Promise<CldlRun & { dir: string }> {
+  async download(items: readonly BenchItem[]): Promise<CldlRun> {
     const dir = `run-${++this.#runs}`;
     const before = await this.worker.sample();
     const started = performance.now();
@@ -77,14 +94,9 @@ export class CldlRig {
     for (const id of ids) results.push(await this.client.waitForDownload(id, { timeoutMs: 1_800_000 }));
     const ms = performance.now() - started;
     const after = await this.worker.sample();
-    await Promise.all(items.map((item, i) => assertOnDisk(path.join(this.#root, dir, String(i), item.file), item.size, results[i]!)));
-    return {
-      ms,
-      bytes: items.reduce((sum, i) => sum + i.size, 0),
-      workerCpuMs: after.cpuMs - before.cpuMs,
-      worker: after,
-      dir: path.join(this.#root, dir),
-    };
+    await Promise.all(items.map((item, i) => assertOnDisk(path.join(this.#root, dir, String(i)), item, results[i]!)));
+    await removeTree(path.join(this.#root, dir));
+    return { ms, bytes: items.reduce((sum, i) => sum + i.size, 0), workerCpuMs: after.cpuMs - before.cpuMs, worker: after };
   }
 
   async stop(): Promise<void> {
@@ -96,8 +108,10 @@ export class CldlRig {
   }
 }
 
-async function assertOnDisk(file: string, size: number, result: DownloadResult): Promise<void> {
+async function assertOnDisk(dir: string, item: BenchItem, result: DownloadResult): Promise<void> {
+  const file = path.join(dir, item.file);
   const s = await stat(file);
-  if (s.size !== size) throw new Error(`${file}: ${s.size} bytes on disk, expected ${size}`);
-  if (!result.files.every((f) => f.verified)) throw new Error(`${file}: cldl did not verify it against a checksum`);
+  if (s.size !== item.size) throw new Error(`${file}: ${s.size} bytes on disk, expected ${item.size}`);
+  const verified = result.files.find((f) => f.name === item.file)?.verified;
+  if (item.verifiable && !verified) throw new Error(`${file}: cldl did not verify it against a checksum`);
 }

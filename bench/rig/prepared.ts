@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { TransferEndpoint } from '../../src/vsphere/index.ts';
 import { VCenterClient } from '../../src/vsphere/index.ts';
-import type { BenchSimulator } from './simulator.ts';
+import type { BenchItem, BenchServer } from './server.ts';
 
 /** One prepared file of a download session: what a plain HTTP client needs to GET it. */
 export interface PreparedFile {
@@ -20,17 +20,17 @@ export class PreparedSessions {
   readonly vcenter: VCenterClient;
   readonly files: PreparedFile[] = [];
 
-  constructor(sim: BenchSimulator) {
+  constructor(server: BenchServer) {
     this.vcenter = new VCenterClient({
-      url: sim.url,
-      ...sim.credentials,
-      api: 'api',
-      ...(sim.certPem ? { tls: { ca: sim.certPem } } : {}),
+      url: server.url,
+      ...server.credentials,
+      api: server.api,
+      ...(server.certPem ? { tls: { ca: server.certPem } } : {}),
       connections: { api: 8 },
     });
   }
 
-  async prepare(items: BenchSimulator['items']): Promise<PreparedFile[]> {
+  async prepare(items: readonly BenchItem[]): Promise<PreparedFile[]> {
     const vc = this.vcenter;
     const out: PreparedFile[] = new Array<PreparedFile>(items.length);
     let next = 0;

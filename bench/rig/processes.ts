@@ -1,18 +1,98 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { once } from 'node:events';
 import { readFile } from 'node:fs/promises';
-import { spawnJsonProcess as spawnTestProcess, type JsonProcess, type SpawnOptions } from '../../test/support/json-process.ts';
+import { createInterface } from 'node:readline';
+import { taskset } from './pinning.ts';
 
-export type { JsonProcess, SpawnOptions };
+/** A bench helper process (server, worker, transfer) that speaks JSON lines on stdout. */
+export interface JsonProcess {
+  child: ChildProcess;
+  pid: number;
+  /** The most recent JSON lines (long runs log thousands nobody reads). */
+  lines: Array<Record<string, unknown>>;
+  /** Resolves with the first line that `match` accepts, seen already or still to come. */
+  waitFor(match: (line: Record<string, unknown>) => boolean, timeoutMs?: number): Promise<Record<string, unknown>>;
+  /** SIGTERM, SIGKILL after `timeoutMs`, then the exit code. */
+  stop(timeoutMs?: number): Promise<number | null>;
+}
 
-/** A bench helper process (simulator, worker, transfer); long runs keep only their recent lines. */
-export function spawnJsonProcess(script: string, options: SpawnOptions = {}): JsonProcess {
-  return spawnTestProcess(script, { keepLines: 5000, ...options });
+export interface SpawnOptions {
+  /** Node flags before the script, e.g. `--cpu-prof`. */
+  nodeArgs?: readonly string[] | undefined;
+  /** Arguments after the script, e.g. `worker`. */
+  args?: readonly string[] | undefined;
+  /** The whole environment of the process (default: this one's, plus `env`). */
+  baseEnv?: NodeJS.ProcessEnv | undefined;
+  env?: Record<string, string> | undefined;
+  cwd?: string | undefined;
+  /** Cores the process may run on (taskset -c), or any. */
+  cores?: string | undefined;
+}
+
+const KEEP_LINES = 5000;
+
+/** Starts `script` under the project's Node (this process's own `process.execPath`). */
+export function spawnJsonProcess(script: string, o: SpawnOptions = {}): JsonProcess {
+  return spawnJsonCommand(process.execPath, [...(o.nodeArgs ?? []), script, ...(o.args ?? [])], o);
+}
+
+/** Starts any command that prints JSON lines (taskset execs it: the PID is the command's own). */
+export function spawnJsonCommand(command: string, args: readonly string[], o: SpawnOptions = {}): JsonProcess {
+  const cmd = taskset(o.cores, command, args);
+  const child = spawn(cmd.command, cmd.args, {
+    env: { ...(o.baseEnv ?? process.env), ...o.env },
+    cwd: o.cwd,
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  const lines: Array<Record<string, unknown>> = [];
+  const waiters: Array<{ match: (l: Record<string, unknown>) => boolean; resolve: (l: Record<string, unknown>) => void }> = [];
+  createInterface({ input: child.stdout }).on('line', (text) => {
+    let line: Record<string, unknown>;
+    try {
+      line = JSON.parse(text) as Record<string, unknown>;
+    } catch {
+      return;
+    }
+    lines.push(line);
+    if (lines.length > KEEP_LINES) lines.splice(0, lines.length - KEEP_LINES);
+    for (const w of waiters.splice(0)) {
+      if (w.match(line)) w.resolve(line);
+      else waiters.push(w);
+    }
+  });
+  const exited = once(child, 'exit') as Promise<[number | null, NodeJS.Signals | null]>;
+  const name = `${command} ${args.join(' ')}`.slice(0, 120);
+  return {
+    child,
+    pid: child.pid!,
+    lines,
+    waitFor: (match, timeoutMs = 120_000) =>
+      new Promise((resolve, reject) => {
+        const seen = lines.find(match);
+        if (seen) return resolve(seen);
+        const timer = setTimeout(() => reject(new Error(`${name} logged no matching line within ${timeoutMs} ms`)), timeoutMs);
+        waiters.push({ match, resolve: (l) => (clearTimeout(timer), resolve(l)) });
+        void exited.then(([code]) => {
+          clearTimeout(timer);
+          reject(new Error(`${name} exited (${code}) before logging a matching line`));
+        });
+      }),
+    async stop(timeoutMs = 30_000) {
+      if (child.exitCode !== null || child.signalCode !== null) return child.exitCode;
+      child.kill('SIGTERM');
+      const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
+      const [code] = await exited;
+      clearTimeout(timer);
+      return code;
+    },
+  };
 }
 
 export interface ProcSample {
   /** Peak resident set size (VmHWM), bytes. */
   peakRss: number;
   rss: number;
-  /** User + system CPU time consumed so far, ms. */
+  /** User + system CPU time consumed so far, every thread, ms. */
   cpuMs: number;
 }
 

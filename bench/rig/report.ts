@@ -1,6 +1,5 @@
 import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import type { Protocol } from './simulator.ts';
 import { summarize, type Summary } from './stats.ts';
 
 /** A target the median must meet; not a timed test, just a pass/miss in the table. */
@@ -12,7 +11,8 @@ export interface Target {
 
 export interface Row {
   case: number;
-  protocol: Protocol;
+  /** What it ran against: vcsim, sim-http or sim-https. */
+  server: string;
   what: string;
   unit: string;
   summary: Summary;
@@ -24,6 +24,8 @@ export interface Row {
 export class Report {
   readonly rows: Row[] = [];
   readonly notes: string[] = [];
+  /** How long each case took, and the 1-minute load average before and after (others' work shows there). */
+  readonly timings: Array<{ what: string; seconds: number; load: number[] }> = [];
   readonly startedAt = new Date();
   readonly meta: Record<string, unknown>;
 
@@ -31,10 +33,10 @@ export class Report {
     this.meta = meta;
   }
 
-  add(c: number, protocol: Protocol, what: string, unit: string, samples: readonly number[], target?: Target): Row {
+  add(c: number, server: string, what: string, unit: string, samples: readonly number[], target?: Target): Row {
     const summary = summarize(samples);
     const pass = target ? (target.min === undefined || summary.median >= target.min) && (target.max === undefined || summary.median <= target.max) : undefined;
-    const row: Row = { case: c, protocol, what, unit, summary, target, pass };
+    const row: Row = { case: c, server, what, unit, summary, target, pass };
     this.rows.push(row);
     console.log(`  ${formatRow(row)}`);
     return row;
@@ -43,6 +45,10 @@ export class Report {
   note(text: string): void {
     this.notes.push(text);
     console.log(`  note: ${text}`);
+  }
+
+  timing(what: string, seconds: number, load: number[]): void {
+    this.timings.push({ what, seconds: Math.round(seconds), load: load.map((l) => Math.round(l * 10) / 10) });
   }
 
   print(): void {
@@ -57,7 +63,7 @@ export class Report {
   async write(dir: string): Promise<string> {
     await mkdir(dir, { recursive: true });
     const file = path.join(dir, `${this.startedAt.toISOString().replace(/[:.]/g, '-')}.json`);
-    const body = { startedAt: this.startedAt.toISOString(), finishedAt: new Date().toISOString(), ...this.meta, rows: this.rows, notes: this.notes };
+    const body = { startedAt: this.startedAt.toISOString(), finishedAt: new Date().toISOString(), ...this.meta, rows: this.rows, timings: this.timings, notes: this.notes };
     await writeFile(file, `${JSON.stringify(body, null, 2)}\n`);
     return file;
   }
@@ -71,12 +77,12 @@ function fmt(n: number): string {
 }
 
 function header(): string {
-  return `${'case'.padEnd(5)}${'proto'.padEnd(7)}${'measurement'.padEnd(46)}${'median'.padStart(10)}  ${'spread (min–max)'.padEnd(20)}target`;
+  return `${'case'.padEnd(5)}${'server'.padEnd(10)}${'measurement'.padEnd(50)}${'median'.padStart(10)}  ${'spread (min–max)'.padEnd(20)}target`;
 }
 
 function formatRow(r: Row): string {
   const s = r.summary;
   const spread = `${fmt(s.min)}–${fmt(s.max)}`;
   const target = r.target ? `${r.target.text.padEnd(22)} ${r.pass ? 'pass' : 'MISS'}` : '';
-  return `${String(r.case).padEnd(5)}${r.protocol.padEnd(7)}${`${r.what} (${r.unit})`.padEnd(46)}${fmt(s.median).padStart(10)}  ${spread.padEnd(20)}${target}`;
+  return `${String(r.case).padEnd(5)}${r.server.padEnd(10)}${`${r.what} (${r.unit})`.padEnd(50)}${fmt(s.median).padStart(10)}  ${spread.padEnd(20)}${target}`;
 }

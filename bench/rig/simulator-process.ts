@@ -2,7 +2,7 @@
 // loop with the worker or the bench. Configured by the JSON in CLDL_BENCH_SIMULATOR; prints one JSON
 // line once every checksum is computed (so the hashing thread is idle while anything is measured),
 // then serves until SIGTERM.
-import { startSimulator, type ItemSpec } from '../../src/simulator/index.ts';
+import { startSimulator, type FaultRule, type ItemSpec } from '../../src/simulator/index.ts';
 
 export interface SimulatorProcessConfig {
   tls: boolean;
@@ -10,6 +10,7 @@ export interface SimulatorProcessConfig {
   groups: Array<{ name: string; count: number; size: number }>;
   prepareDelayMs: number;
   sessionIdleTimeoutMs: number;
+  faults: FaultRule[];
 }
 
 export interface SimulatorProcessReady {
@@ -17,7 +18,7 @@ export interface SimulatorProcessReady {
   certPem: string | null;
   thumbprint: string | null;
   credentials: { username: string; password: string };
-  items: Array<{ id: string; name: string; file: string; size: number }>;
+  items: Array<{ id: string; name: string; file: string; size: number; sha1: string }>;
   checksumMs: number;
 }
 
@@ -33,10 +34,15 @@ const sim = await startSimulator({
   // Lazy, then all computed below before "ready": the checksum thread must not steal a core mid-run.
   checksumsAtStart: false,
 });
+for (const rule of config.faults) sim.faults.add(rule);
 const started = performance.now();
-const items = sim.items().map((i) => ({ id: i.id, name: i.name, file: i.files[0]!.name, size: i.files[0]!.size }));
 // All queued at once on the simulator's single hashing thread, each file hashed once.
-await Promise.all(items.map((i) => sim.fileChecksum(i.id, i.file)));
+const items = await Promise.all(
+  sim.items().map(async (i) => {
+    const file = i.files[0]!;
+    return { id: i.id, name: i.name, file: file.name, size: file.size, sha1: (await sim.fileChecksum(i.id, file.name, 'SHA1')).toLowerCase() };
+  }),
+);
 const ready: SimulatorProcessReady = {
   url: sim.url,
   certPem: sim.tls?.certPem ?? null,

@@ -4,9 +4,10 @@
 import { downloadFile, DownloadPart, type DigestAlgorithm } from '../../src/transfer/index.ts';
 import { VCenterClient, type TransferEndpoint } from '../../src/vsphere/index.ts';
 
-/** One prepared file on the simulator, to download to `path` in a process of its own. */
+/** One prepared file on a bench server, to download to `path` in a process of its own. */
 export interface PreparedDownload {
   url: string;
+  api: 'rest' | 'api';
   credentials: { username: string; password: string };
   ca: string | null;
   endpoint: TransferEndpoint;
@@ -26,7 +27,7 @@ export interface TransferProcessResult {
 }
 
 const config = JSON.parse(process.env.CLDL_BENCH_TRANSFER ?? '{}') as TransferProcessConfig;
-const vcenter = new VCenterClient({ url: config.url, ...config.credentials, api: 'api', ...(config.ca ? { tls: { ca: config.ca } } : {}) });
+const vcenter = new VCenterClient({ url: config.url, ...config.credentials, api: config.api, ...(config.ca ? { tls: { ca: config.ca } } : {}) });
 const source = vcenter.dataEndpoint(config.endpoint);
 await vcenter.login(); // not part of the transfer
 
