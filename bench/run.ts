@@ -1,5 +1,5 @@
 // npm run bench [-- --quick] [--case N]... [--server vcsim|sim-http|sim-https]... [--rounds N]
-//   [--settle-ms MS] [--pinning split|server|none] [--worker-start npm-start|bin|dist] [--profile]
+//   [--settle-ms MS] [--pinning server|split|none] [--worker-start npm-start|bin|dist] [--profile]
 // cldl against curl on govmomi's vcsim and on the built-in simulator over loopback; see bench/README.md.
 import { execFileSync } from 'node:child_process';
 import { mkdir, statfs } from 'node:fs/promises';
@@ -32,7 +32,7 @@ const { values } = parseArgs({
     server: { type: 'string', multiple: true },
     rounds: { type: 'string' },
     'settle-ms': { type: 'string' },
-    pinning: { type: 'string', default: 'split' },
+    pinning: { type: 'string', default: 'server' },
     'worker-start': { type: 'string', default: process.env.CLDL_BENCH_WORKER_START ?? DEFAULT_WORKER_START },
     profile: { type: 'boolean', default: false },
     help: { type: 'boolean', default: false },
@@ -41,7 +41,7 @@ const { values } = parseArgs({
 if (values.help) {
   console.log(
     'usage: npm run bench -- [--quick] [--case N]... [--server vcsim|sim-http|sim-https]... [--rounds N (≥ 3)] [--settle-ms MS]\n' +
-      '                        [--pinning split|server|none] [--worker-start npm-start|bin|dist] [--profile]',
+      '                        [--pinning server|split|none] [--worker-start npm-start|bin|dist] [--profile]',
   );
   process.exit(0);
 }

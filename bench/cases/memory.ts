@@ -11,7 +11,7 @@ import { GiB, MiB, sizeLabel, startCaseServer, startCldl, type BenchCase } from 
 export const memory: BenchCase = {
   id: 2,
   title: 'cldl worker peak RSS: small file, large file, 4 at once',
-  servers: (quick) => (quick ? ['sim-https'] : ['sim-https', 'vcsim']),
+  servers: () => ['sim-https', 'vcsim'],
   async run(ctx) {
     const small = ctx.quick ? 64 * MiB : 256 * MiB;
     const large = ctx.quick ? 512 * MiB : 2 * GiB;

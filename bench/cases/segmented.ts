@@ -2,7 +2,7 @@ import { rm } from 'node:fs/promises';
 import path from 'node:path';
 import { loadConfig } from '../../src/config/load-config.ts';
 import { curlOne } from '../rig/curl.ts';
-import { settle } from '../rig/disk.ts';
+import { syncDisk } from '../rig/disk.ts';
 import { PreparedSessions } from '../rig/prepared.ts';
 import { alternate, mbPerSecond, pairedRatios } from '../rig/stats.ts';
 import { MiB, sizeLabel, startCaseServer, startCldl, type BenchCase } from './context.ts';
@@ -39,13 +39,13 @@ export const segmented: BenchCase = {
       const out = path.join(ctx.scratch, 'curl.bin');
       await alternate(ctx.rounds, {
         cldl: async () => {
-          await settle(ctx.settleMs);
+          await syncDisk(); // no pause: at 16 MiB/s a connection the page cache's state does not show
           const run = await rig!.download([item]);
           cldl.push(mbPerSecond(size, run.ms));
         },
         curl: async () => {
           await prepared.keepAlive();
-          await settle(ctx.settleMs);
+          await syncDisk(); // no pause: at 16 MiB/s a connection the page cache's state does not show
           const run = await curlOne(file!, out, server.caFile, ctx.cores.client);
           curl.push(mbPerSecond(size, run.ms));
           await rm(out);
