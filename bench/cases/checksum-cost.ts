@@ -4,7 +4,7 @@ import { loadConfig } from '../../src/config/load-config.ts';
 import type { DigestAlgorithm } from '../../src/transfer/index.ts';
 import { settle } from '../rig/disk.ts';
 import { PreparedSessions, type PreparedFile } from '../rig/prepared.ts';
-import { sampleProcess, spawnJsonProcess } from '../rig/processes.ts';
+import { spawnJsonProcess } from '../rig/processes.ts';
 import type { BenchItem, BenchServer } from '../rig/server.ts';
 import { alternate, mbPerSecond, pairedRatios } from '../rig/stats.ts';
 import type { TransferProcessConfig, TransferProcessResult } from '../rig/transfer-process.ts';
@@ -85,10 +85,9 @@ async function transferOnce(
     env: { CLDL_BENCH_TRANSFER: JSON.stringify(config) },
   });
   const result = (await proc.waitFor((l) => typeof l.ms === 'number', 600_000)) as unknown as TransferProcessResult;
-  // The whole process's CPU (every thread: the thread pool writes, GC), not only the main thread's.
-  const cpuMs = (await sampleProcess(proc.pid).catch(() => undefined))?.cpuMs ?? result.cpuMs;
   await proc.stop();
   await rm(out);
   if (algorithms.includes('sha1') && result.digests.sha1 !== item.sha1) throw new Error(`SHA-1 ${result.digests.sha1} is not the file's ${item.sha1}`);
-  return { ms: result.ms, cpuMs };
+  // process.cpuUsage() over the transfer alone: every thread (thread-pool writes, GC), not start-up.
+  return { ms: result.ms, cpuMs: result.cpuMs };
 }
