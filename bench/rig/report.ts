@@ -58,6 +58,9 @@ export class Report {
     const missed = checked.filter((r) => !r.pass);
     console.log(`\ntargets: ${checked.length - missed.length} of ${checked.length} met`);
     for (const n of this.notes) console.log(`note: ${n}`);
+    // Other work on the machine shows as load: a case whose load average rose well above its own
+    // two or three busy threads was likely disturbed; rerun it.
+    for (const t of this.timings) console.log(`time: ${t.what} ${t.seconds} s, load average ${t.load.join(' → ')}`);
   }
 
   async write(dir: string): Promise<string> {
