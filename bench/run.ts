@@ -17,6 +17,7 @@ import { oneFile } from './cases/one-file.ts';
 import { segmented } from './cases/segmented.ts';
 import { CURL } from './rig/curl.ts';
 import { makeScratch, removeTree } from './rig/disk.ts';
+import { cpuAccount } from './rig/processes.ts';
 import { coresFor, PINNINGS, type Pinning } from './rig/pinning.ts';
 import { Report } from './rig/report.ts';
 import { SERVERS, type ServerName } from './rig/server.ts';
@@ -98,6 +99,7 @@ try {
       console.log(`\n== case ${c.id} (${server}): ${c.title}`);
       const t = performance.now();
       const load = os.loadavg()[0]!;
+      const cpuBefore = await cpuAccount();
       const ctx: CaseContext = {
         server,
         quick: values.quick,
@@ -120,8 +122,11 @@ try {
         await removeTree(ctx.scratch);
       }
       const seconds = (performance.now() - t) / 1000;
-      console.log(`  (${seconds.toFixed(0)} s; load average ${load.toFixed(1)} before, ${os.loadavg()[0]!.toFixed(1)} after)`);
-      report.timing(`case ${c.id} ${server}`, seconds, [load, os.loadavg()[0]!]);
+      const cpuAfter = await cpuAccount();
+      // What else ran meanwhile, in cores: the bench's own processes (servers, workers, curl) excluded.
+      const others = (cpuAfter.machineMs - cpuBefore.machineMs - (cpuAfter.oursMs - cpuBefore.oursMs)) / 1000 / seconds;
+      console.log(`  (${seconds.toFixed(0)} s; other work on the machine: ${others.toFixed(2)} cores; load average ${load.toFixed(1)} → ${os.loadavg()[0]!.toFixed(1)})`);
+      report.timing(`case ${c.id} ${server}`, seconds, others, [load, os.loadavg()[0]!]);
     }
   }
 } finally {

@@ -106,3 +106,18 @@ export async function sampleProcess(pid: number): Promise<ProcSample> {
   const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
   return { peakRss: kb('VmHWM'), rss: kb('VmRSS'), cpuMs: (Number(fields[11]) + Number(fields[12])) * TICK_MS };
 }
+
+/**
+ * CPU time (ms) of the whole machine (busy, every core) and of this process with its children that
+ * have exited: their difference over a case is what other work took meanwhile (kernel threads
+ * writing back its files included).
+ */
+export async function cpuAccount(): Promise<{ machineMs: number; oursMs: number }> {
+  const [stat, self] = await Promise.all([readFile('/proc/stat', 'utf8'), readFile('/proc/self/stat', 'utf8')]);
+  // cpu  user nice system idle iowait irq softirq steal …
+  const f = stat.split('\n')[0]!.trim().split(/\s+/).slice(1).map(Number);
+  const busy = f[0]! + f[1]! + f[2]! + f[5]! + f[6]! + f[7]!;
+  // utime stime cutime cstime: fields 14–17.
+  const s = self.slice(self.lastIndexOf(')') + 2).split(' ').map(Number);
+  return { machineMs: busy * TICK_MS, oursMs: (s[11]! + s[12]! + s[13]! + s[14]!) * TICK_MS };
+}

@@ -24,8 +24,8 @@ export interface Row {
 export class Report {
   readonly rows: Row[] = [];
   readonly notes: string[] = [];
-  /** How long each case took, and the 1-minute load average before and after (others' work shows there). */
-  readonly timings: Array<{ what: string; seconds: number; load: number[] }> = [];
+  /** How long each case took, the cores other work took meanwhile, and the 1-minute load average before and after. */
+  readonly timings: Array<{ what: string; seconds: number; otherCores: number; load: number[] }> = [];
   readonly startedAt = new Date();
   readonly meta: Record<string, unknown>;
 
@@ -47,8 +47,8 @@ export class Report {
     console.log(`  note: ${text}`);
   }
 
-  timing(what: string, seconds: number, load: number[]): void {
-    this.timings.push({ what, seconds: Math.round(seconds), load: load.map((l) => Math.round(l * 10) / 10) });
+  timing(what: string, seconds: number, otherCores: number, load: number[]): void {
+    this.timings.push({ what, seconds: Math.round(seconds), otherCores: Math.round(otherCores * 100) / 100, load: load.map((l) => Math.round(l * 10) / 10) });
   }
 
   print(): void {
@@ -58,9 +58,9 @@ export class Report {
     const missed = checked.filter((r) => !r.pass);
     console.log(`\ntargets: ${checked.length - missed.length} of ${checked.length} met`);
     for (const n of this.notes) console.log(`note: ${n}`);
-    // Other work on the machine shows as load: a case whose load average rose well above its own
-    // two or three busy threads was likely disturbed; rerun it.
-    for (const t of this.timings) console.log(`time: ${t.what} ${t.seconds} s, load average ${t.load.join(' → ')}`);
+    // Other work on the machine: the cores it took while a case ran (kernel threads writing back the
+    // case's own files count there too). Load average also counts the case's own waits for the disk.
+    for (const t of this.timings) console.log(`time: ${t.what} ${t.seconds} s, other work ${t.otherCores} cores, load average ${t.load.join(' → ')}`);
   }
 
   async write(dir: string): Promise<string> {
