@@ -116,7 +116,8 @@ export async function cpuAccount(): Promise<{ machineMs: number; oursMs: number 
   const [stat, self] = await Promise.all([readFile('/proc/stat', 'utf8'), readFile('/proc/self/stat', 'utf8')]);
   // cpu  user nice system idle iowait irq softirq steal …
   const f = stat.split('\n')[0]!.trim().split(/\s+/).slice(1).map(Number);
-  const busy = f[0]! + f[1]! + f[2]! + f[5]! + f[6]! + f[7]!;
+  // user, nice, system: interrupts and softirqs (loopback TCP runs there) belong to no process.
+  const busy = f[0]! + f[1]! + f[2]!;
   // utime stime cutime cstime: fields 14–17.
   const s = self.slice(self.lastIndexOf(')') + 2).split(' ').map(Number);
   return { machineMs: busy * TICK_MS, oursMs: (s[11]! + s[12]! + s[13]! + s[14]!) * TICK_MS };
