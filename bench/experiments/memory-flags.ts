@@ -1,4 +1,4 @@
-// node bench/experiments/memory-flags.ts [--server sim-http] [--size 1024] [--rounds 2] [--variants a,b]
+// node bench/experiments/memory-flags.ts [--server sim-http] [--size 1024] [--rounds 2] [--variants a,b] [--worker-start npm-start|bin|dist]
 // The worker's peak RSS (and speed) for one large download under different V8 settings, each in a
 // fresh worker process: does the memory above idle come from garbage waiting for collection?
 // (`production` is WORKER_NODE_FLAGS, what npm start and the Docker image run; `node-default` none.)
@@ -9,7 +9,7 @@ import { CldlRig } from '../rig/cldl.ts';
 import { makeScratch, removeTree, syncDisk } from '../rig/disk.ts';
 import { startServer, type ServerName } from '../rig/server.ts';
 import { summarize } from '../rig/stats.ts';
-import { DEFAULT_WORKER_START } from '../rig/worker.ts';
+import { DEFAULT_WORKER_START, WORKER_START_MODES, type WorkerStartMode } from '../rig/worker.ts';
 
 const VARIANTS: Record<string, readonly string[]> = {
   production: WORKER_NODE_FLAGS,
@@ -26,10 +26,14 @@ const { values } = parseArgs({
     size: { type: 'string', default: '1024' },
     rounds: { type: 'string', default: '2' },
     variants: { type: 'string', default: 'node-default,production,semi-4m' },
+    // Which script runs (`dist` needs `npm run build`); the variant's flags replace the mode's own.
+    'worker-start': { type: 'string', default: DEFAULT_WORKER_START },
   },
 });
 const names = values.variants.split(',');
 for (const n of names) if (!(n in VARIANTS)) throw new Error(`unknown variant ${n}; known: ${Object.keys(VARIANTS).join(', ')}`);
+const mode = values['worker-start'] as WorkerStartMode;
+if (!WORKER_START_MODES.includes(mode)) throw new Error(`--worker-start is one of ${WORKER_START_MODES.join(', ')}`);
 const size = Number(values.size) * 2 ** 20;
 const scratch = await makeScratch();
 const sim = await startServer(values.server as ServerName, { groups: [{ name: 'big', count: 1, size }] }, scratch, undefined);
@@ -39,7 +43,7 @@ try {
     for (const n of [...names.slice(round % names.length), ...names.slice(0, round % names.length)]) {
       const root = path.join(scratch, `cldl-${n}-${round}`);
       await syncDisk();
-      const rig = await CldlRig.start({ server: sim, root, mode: DEFAULT_WORKER_START, nodeFlags: VARIANTS[n] });
+      const rig = await CldlRig.start({ server: sim, root, mode, nodeFlags: VARIANTS[n] });
       try {
         const idle = (await rig.worker.sample()).peakRss;
         const run = await rig.download([sim.items[0]!]);
@@ -51,7 +55,7 @@ try {
     }
   }
   const mib = (b: number) => (b / 2 ** 20).toFixed(0);
-  console.log(`${values.server}, ${values.size} MiB, ${values.rounds} rounds; RSS in MiB (medians)`);
+  console.log(`${values.server}, ${mode}, ${values.size} MiB, ${values.rounds} rounds; RSS in MiB (medians)`);
   console.log(`${'variant'.padEnd(10)}${'idle'.padStart(7)}${'peak'.padStart(7)}${'MB/s'.padStart(7)}${'CPU s/GB'.padStart(10)}  flags`);
   for (const n of names) {
     const r = results.get(n)!;
