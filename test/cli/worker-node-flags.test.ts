@@ -2,10 +2,12 @@
 // the built bin as systemd or a person starts it, npm start, the image. Without them one 1 GiB
 // download peaks about 55 MiB higher. A regression looks like a worker whose /proc/PID/cmdline has
 // no --max-semi-space-size, or one that no longer exits 0 on SIGTERM.
-import { execFile } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
+import { once } from 'node:events';
 import { copyFile, mkdir, mkdtemp, readFile, rm, symlink } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { promisify } from 'node:util';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { WORKER_NODE_FLAGS } from '../../src/service/node-flags.ts';
@@ -80,6 +82,9 @@ describe('cldl worker started without Node flags', () => {
     // Same PID, the flags on its command line: the process that serves is the re-executed one.
     expect(await cmdline(pid)).toEqual(expect.arrayContaining([...WORKER_NODE_FLAGS]));
     expect(boots(w.output())).toEqual([String(pid), String(pid)]);
+    // It says so, NODE_OPTIONS included.
+    const ready = w.lines.find((l) => l.msg === 'cldl worker ready')!;
+    expect(ready.nodeFlags).toEqual([...WORKER_NODE_FLAGS, BOOT_MARKER]);
     await downloadSmallIso(w);
     expect(await w.stop('SIGTERM')).toEqual({ code: 0, signal: null });
   });
@@ -142,5 +147,38 @@ describe('the built bin, dist/cli/main.js', () => {
     expect(boots(w.output())).toEqual([String(pid), String(pid)]);
     await downloadSmallIso(w);
     expect(await w.stop('SIGTERM')).toEqual({ code: 0, signal: null });
+  });
+});
+
+describe('where Node has no process.execve (Windows)', () => {
+  // A script that asks for the flags with execve unavailable, then reports from the process it
+  // ends up in; `node -e` re-runs the same script there.
+  const script = `
+    import { reexecWithNodeFlags } from ${JSON.stringify(pathToFileURL(path.join(repoRoot, 'src/cli/reexec-with-node-flags.ts')).href)};
+    await reexecWithNodeFlags(${JSON.stringify(WORKER_NODE_FLAGS)}, null);
+    process.on('SIGTERM', () => process.exit(7));
+    setInterval(() => undefined, 1000);
+    console.log(JSON.stringify({ pid: process.pid, execArgv: process.execArgv, marker: process.env.CLDL_REEXEC ?? null }));
+  `;
+
+  async function start() {
+    const parent = spawn(process.execPath, ['--input-type=module', '-e', script], { stdio: ['ignore', 'pipe', 'inherit'] });
+    const [line] = (await once(parent.stdout.setEncoding('utf8'), 'data')) as [string];
+    return { parent, child: JSON.parse(line) as { pid: number; execArgv: string[]; marker: string | null } };
+  }
+
+  it('runs the command in a child with the flags, relays signals to it, and exits as it did', async () => {
+    const first = await start();
+    expect(first.child.pid).not.toBe(first.parent.pid);
+    expect(first.child.execArgv).toEqual(expect.arrayContaining([...WORKER_NODE_FLAGS]));
+    expect(first.child.marker).toBeNull();
+    first.parent.kill('SIGTERM');
+    expect(await once(first.parent, 'exit')).toEqual([7, null]);
+
+    // The child has no SIGHUP handler and dies of it: so does the parent.
+    const second = await start();
+    second.parent.kill('SIGHUP');
+    expect(await once(second.parent, 'exit')).toEqual([null, 'SIGHUP']);
+    expect(() => process.kill(second.child.pid, 0)).toThrow(/ESRCH/);
   });
 });
