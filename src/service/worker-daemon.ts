@@ -7,6 +7,7 @@ import { maskCredentials } from '../config/mask-credentials.ts';
 import { DownloadClient, DownloadRootError, DownloadWorker } from '../orchestrator/index.ts';
 import { startAdminServer, type AdminServer } from './admin-http.ts';
 import { Metrics } from './metrics.ts';
+import { nodeFlagsInEffect } from './node-flags.ts';
 import { connectRedis, describeRedis } from './redis-connection.ts';
 import { buildVCenters } from './vcenters.ts';
 import { workerOptionsFrom } from './worker-options.ts';
@@ -71,6 +72,7 @@ export async function startWorkerDaemon(config: CldlConfig, logger: Logger): Pro
       prefix: config.redis.prefix,
       downloadRoot: config.downloadRoot,
       concurrency: config.worker.concurrency,
+      nodeFlags: nodeFlagsInEffect(),
       vcenters: Object.fromEntries(Object.entries(config.vcenters).map(([n, v]) => [n, maskCredentials(v.url)])),
     },
     'cldl worker ready',
