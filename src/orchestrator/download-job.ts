@@ -5,6 +5,7 @@ import type { LibraryItemInfo, PreparedFileInfo, VCenterClient } from '../vspher
 import { parseDownloadRequest, type DownloadRequest } from './download-request.ts';
 import { DestinationBusyError, DownloadCanceledError, InvalidRequestError, LockLostError } from './errors.ts';
 import type { OrchestratorEvents } from './events.ts';
+import type { BudgetRegistry } from './bandwidth-budget.ts';
 import type { FileHolds } from './file-holds.ts';
 import { planFiles, type PlannedFile } from './file-plan.ts';
 import { FileTransfers, type TransferOptions } from './file-transfers.ts';
@@ -38,6 +39,7 @@ export interface DownloadJobDeps {
   vcenters: VCenterRegistry;
   keepAlive: KeepAlive;
   holds: FileHolds;
+  budgets: BudgetRegistry;
   limits: Limits;
   downloadRoot: string;
   workerId: string;
@@ -173,6 +175,7 @@ export class DownloadJob {
       limits: this.#deps.limits,
       filesPerJob: this.#deps.options.filesPerJob,
       transfer: this.#deps.options.transfer,
+      throttle: this.#deps.budgets.forDownload(this.key, request),
       tracker: this.#tracker,
       events: this.#deps.events,
       log: () => this.#log,

@@ -23,6 +23,8 @@ export interface FileTransfersDeps {
   limits: Limits;
   filesPerJob: number;
   transfer: TransferOptions;
+  /** A bandwidth budget every byte of this download is drawn from; none when nothing caps it. */
+  throttle: { readonly leaseBytes: number; acquire(bytes: number, signal?: AbortSignal): Promise<void> } | undefined;
   tracker: ProgressTracker;
   events: EventEmitter<OrchestratorEvents>;
   /** The job's logger as it is now (it gains the session id when one is acquired). */
@@ -133,6 +135,7 @@ export class FileTransfers {
     tracker.setStatus(f.name, 'transferring');
     const result = await part.run(lease.dataEndpoint(info), {
       ...this.#deps.transfer,
+      throttle: this.#deps.throttle,
       signal,
       confirm: async () => {
         const server = await lease.file(f.name, signal);

@@ -1,6 +1,7 @@
 import type { BackoffOptions } from '../backoff.ts';
 import type { DataEndpoint } from '../vsphere/index.ts';
 import type { DestinationDir } from './destination-dir.ts';
+import type { Throttle } from './throttle.ts';
 import { DownloadPart, type DigestAlgorithm } from './download-part.ts';
 import { CldlError } from '../cldl-error.ts';
 import { ChecksumMismatchError, DiskFullError, TransferError } from './errors.ts';
@@ -41,6 +42,8 @@ export interface VerifiedRunOptions {
   highWaterMark: number;
   /** Fetch large files over several connections when the server honours Range. */
   segments?: SegmentOptions | undefined;
+  /** A bandwidth budget to draw every byte from. */
+  throttle?: Throttle | undefined;
   signal: AbortSignal;
   /**
    * What the server vouches for once the bytes are on disk. vCenter fills a file's checksum_info
@@ -117,6 +120,7 @@ export class VerifiedDownload {
       backoff: options.backoff,
       highWaterMark: options.highWaterMark,
       segments: options.segments,
+      throttle: options.throttle,
       signal: options.signal,
       onRetry: options.onRetry,
     };

@@ -103,6 +103,17 @@ describe('a download', () => {
     );
   });
 
+  // BullMQ takes no ':' in a custom job id: the id used to pass validation, leave a record behind,
+  // and fail inside BullMQ with "Custom Id cannot contain :".
+  it('refuses an id BullMQ would refuse, before recording anything', async () => {
+    h = await startHarness({ noWorker: true });
+    const err = await h.client.enqueueDownload({ libraryItemId: 'i', destination: 'x' }, { id: 'nightly:photon' }).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(InvalidRequestError);
+    expect(err).toMatchObject({ field: 'id' });
+    expect((err as Error).message).toContain('letters, digits, . _ -');
+    expect(await h.client.listDownloads()).toEqual([]);
+  });
+
   it.each([
     [{ destination: 'x' }, 'libraryItemId', 'is required'],
     [{ libraryItemId: 7, destination: 'x' }, 'libraryItemId', 'must be a string, got number'],
