@@ -195,7 +195,8 @@ async function swap(id: string, request: MirrorRequest, deps: MirrorRunDeps, log
       id: item.id,
       name: item.name,
       dir: item.dir,
-      contentVersion: download.contentVersion ?? item.contentVersion,
+      // As the listing showed it (what the next run compares with); a change since only costs a download.
+      contentVersion: item.contentVersion,
       files: download.result.files.map((f) => ({ name: f.name, size: f.size, checksumAlgorithm: f.checksumAlgorithm, checksum: f.checksum })),
       syncedAt: new Date().toISOString(),
     };
@@ -227,11 +228,24 @@ async function listLibrary(vc: VCenterClient, libraryId: string, signal: AbortSi
   const lane = async () => {
     for (let i = next++; i < ids.length; i = next++) {
       const [item, files] = await Promise.all([vc.items.get(ids[i]!, signal), vc.items.listFiles(ids[i]!, signal)]);
-      out[i] = { id: item.id, name: item.name, contentVersion: item.contentVersion, files: files.map((f) => ({ name: f.name, size: f.size })) };
+      out[i] = { id: item.id, name: item.name, contentVersion: item.contentVersion ?? fileVersions(files), files: files.map((f) => ({ name: f.name, size: f.size })) };
     }
   };
   await Promise.all(Array.from({ length: Math.min(LISTING_LANES, ids.length) }, lane));
   return out;
+}
+
+/**
+ * What stands for the content version when vCenter reports none (it is optional in the API; vcsim
+ * omits it): every file's own version, which vCenter bumps when a file's content is replaced.
+ * Undefined when a file has none either: such an item is downloaded on every run.
+ */
+function fileVersions(files: ReadonlyArray<{ name: string; version?: string | undefined }>): string | undefined {
+  if (files.length === 0 || files.some((f) => f.version === undefined)) return undefined;
+  return `files:${files
+    .map((f) => `${f.name}@${f.version}`)
+    .sort()
+    .join(',')}`;
 }
 
 function vcenterOf(deps: MirrorRunDeps, request: MirrorRequest): VCenterClient {

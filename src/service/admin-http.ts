@@ -40,6 +40,7 @@ const MAX_BODY = 2 * 1024 * 1024;
  *
  *   GET /livez · GET /readyz · GET /metrics
  *   POST /downloads (202 {id}) · GET /downloads[?state=&limit=] · GET /downloads/:id · DELETE /downloads/:id
+ *   POST /mirrors (202 {id}) · GET /mirrors[?limit=] · GET /mirrors/:id
  *
  * Health and metrics answer anyone (an orchestrator probes by the pod's address; they hold no ids,
  * URLs or secrets); /downloads first passes the checks of request-guards.ts.
@@ -81,21 +82,33 @@ async function handle(req: IncomingMessage, res: ServerResponse, o: AdminServerO
       res.writeHead(200, { 'content-type': o.metrics.registry.contentType }).end(body);
     });
   }
-  if (path === '/downloads' || path.startsWith('/downloads/')) {
-    if (!o.api) {
-      throw new HttpError(403, 'CLDL_API_DISABLED', `the download API is off: this server listens on ${o.host} without a token; set http.token (CLDL_HTTP_TOKEN) to enable it`);
+  if (path === '/mirrors' || path.startsWith('/mirrors/')) {
+    guardApi(req, o);
+    const id = path === '/mirrors' ? undefined : decodeId(path.slice('/mirrors/'.length));
+    if (id === undefined) {
+      if (method === 'POST') {
+        const body = await readJson(req);
+        const mirrorId = await o.client.mirrorLibrary(body);
+        res.setHeader('location', `/mirrors/${encodeURIComponent(mirrorId)}`);
+        return json(res, 202, { id: mirrorId, status: `/mirrors/${encodeURIComponent(mirrorId)}` });
+      }
+      return only(method, 'GET', async () => json(res, 200, { mirrors: await o.client.listMirrors({ limit: limitOf(url) }) }));
     }
-    if (o.token === undefined) requireLoopbackHost(req);
-    else requireBearer(req, o.token);
+    return only(method, 'GET', async () => {
+      const status = await o.client.getMirror(id);
+      if (!status) throw new HttpError(404, 'CLDL_NOT_FOUND', `no mirror run ${id}`);
+      json(res, 200, status);
+    });
+  }
+  if (path === '/downloads' || path.startsWith('/downloads/')) {
+    guardApi(req, o);
     const id = path === '/downloads' ? undefined : decodeId(path.slice('/downloads/'.length));
     if (id === undefined) {
       if (method === 'POST') return enqueue(req, res, o);
       return only(method, 'GET', async () => {
         const state = url.searchParams.get('state') ?? undefined;
         if (state !== undefined && !isDownloadState(state)) throw new HttpError(400, 'CLDL_INVALID_REQUEST', `state must be one of ${DOWNLOAD_STATES.join(', ')}`, 'state');
-        const limit = Number(url.searchParams.get('limit') ?? 100);
-        if (!Number.isInteger(limit) || limit < 1 || limit > 1000) throw new HttpError(400, 'CLDL_INVALID_REQUEST', 'limit must be a whole number from 1 to 1000', 'limit');
-        json(res, 200, { downloads: await o.client.listDownloads({ state, limit }) });
+        json(res, 200, { downloads: await o.client.listDownloads({ state, limit: limitOf(url) }) });
       });
     }
     parseDownloadId(id);
@@ -120,17 +133,36 @@ async function handle(req: IncomingMessage, res: ServerResponse, o: AdminServerO
   }
 }
 
-async function enqueue(req: IncomingMessage, res: ServerResponse, o: AdminServerOptions): Promise<void> {
+/** The API's rules: on only where it may be, and then a loopback Host or the bearer token. */
+function guardApi(req: IncomingMessage, o: AdminServerOptions): void {
+  if (!o.api) {
+    throw new HttpError(403, 'CLDL_API_DISABLED', `the download API is off: this server listens on ${o.host} without a token; set http.token (CLDL_HTTP_TOKEN) to enable it`);
+  }
+  if (o.token === undefined) requireLoopbackHost(req);
+  else requireBearer(req, o.token);
+}
+
+function limitOf(url: URL): number {
+  const limit = Number(url.searchParams.get('limit') ?? 100);
+  if (!Number.isInteger(limit) || limit < 1 || limit > 1000) throw new HttpError(400, 'CLDL_INVALID_REQUEST', 'limit must be a whole number from 1 to 1000', 'limit');
+  return limit;
+}
+
+/** A JSON body: a plain cross-site form cannot send one (its content-type is never application/json). */
+async function readJson(req: IncomingMessage): Promise<unknown> {
   if (!/^application\/json\b/i.test(req.headers['content-type'] ?? '')) {
     throw new HttpError(415, 'CLDL_UNSUPPORTED_MEDIA_TYPE', 'the body must be JSON, sent with content-type: application/json', 'body');
   }
   const text = await readBody(req);
-  let body: unknown;
   try {
-    body = JSON.parse(text);
+    return JSON.parse(text) as unknown;
   } catch (err) {
     throw new HttpError(400, 'CLDL_INVALID_REQUEST', `the body is not JSON: ${(err as Error).message}`, 'body');
   }
+}
+
+async function enqueue(req: IncomingMessage, res: ServerResponse, o: AdminServerOptions): Promise<void> {
+  const body = await readJson(req);
   let id: string | undefined;
   let request: unknown = body;
   if (body !== null && typeof body === 'object' && !Array.isArray(body) && 'id' in body) {

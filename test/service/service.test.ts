@@ -129,6 +129,23 @@ describe('the admin HTTP server', () => {
     expect(await call(url, 'DELETE', '/downloads/http-1', undefined, INTENT)).toMatchObject({ status: 202, json: { outcome: 'finished' } });
   });
 
+  it('mirrors a library with POST /mirrors and follows the run with GET, under the same rules', async () => {
+    const posted = await call(url, 'POST', '/mirrors', { library: 'cldl-sim', destination: 'mirror-http', items: 'small*' });
+    expect(posted.status).toBe(202);
+    const id = (posted.json as { id: string }).id;
+    expect(posted.headers.get('location')).toBe(`/mirrors/${id}`);
+    await expect.poll(async () => (await call(url, 'GET', `/mirrors/${id}`)).json.state, { timeout: 20_000 }).toBe('completed');
+    const run = (await call(url, 'GET', `/mirrors/${id}`)).json as { items: Array<{ name: string; outcome: string }> };
+    expect(run.items).toEqual([expect.objectContaining({ name: 'small.iso', action: 'download', outcome: 'done' })]);
+    expect(((await call(url, 'GET', '/mirrors')).json.mirrors as Array<{ id: string }>).map((m) => m.id)).toContain(id);
+    expect(await call(url, 'GET', '/mirrors/nope')).toMatchObject({ status: 404 });
+    const bad = await call(url, 'POST', '/mirrors', { library: 'cldl-sim', destination: '../out' });
+    expect(bad).toMatchObject({ status: 400, json: { error: { code: 'CLDL_INVALID_REQUEST', field: 'destination' } } });
+    expect((await call(url, 'POST', '/mirrors', undefined, { 'content-type': 'text/plain' })).status).toBe(415);
+    const port = new URL(url).port;
+    expect((await raw(url, 'GET', '/mirrors', { host: `evil.example:${port}` })).status).toBe(421);
+  });
+
   it.each([
     [{ destination: 'x' }, 'libraryItemId'],
     [{ libraryItemId: 42, destination: 'x' }, 'libraryItemId'],
