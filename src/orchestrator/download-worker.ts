@@ -171,6 +171,17 @@ export class DownloadWorker extends EventEmitter<OrchestratorEvents> {
     return this.#queue.getJobCounts();
   }
 
+  /** The worker processes connected to the queue, as BullMQ knows them (every machine's). */
+  async workers(): Promise<Array<{ name: string; addr?: string; age?: number }>> {
+    const clients = await this.#queue.getWorkers();
+    // BullMQ names a worker's connection PREFIX:QUEUE:w:NAME; NAME is the worker's id (host:pid:…).
+    return clients.map((c) => {
+      const raw = c.rawname ?? '';
+      const at = raw.indexOf(':w:');
+      return { name: at >= 0 ? raw.slice(at + 3) : (c.name ?? '?'), addr: c.addr, age: Number(c.age) || undefined };
+    });
+  }
+
   /** Sweeps orphaned sessions now (it also runs at start and on an interval). */
   sweepOrphans(): Promise<number> {
     return this.#sweeper.sweep();

@@ -75,8 +75,10 @@ export class MirrorClient {
     return status;
   }
 
-  list(limit?: number): Promise<MirrorStatus[]> {
-    return this.#store.list(limit);
+  /** The newest runs; those still going with their downloads' bytes summed, as `get` gives them. */
+  async list(limit?: number): Promise<MirrorStatus[]> {
+    const runs = await this.#store.list(limit);
+    return Promise.all(runs.map(async (r) => (this.#store.isTerminal(r.state) ? r : ((await this.get(r.id)) ?? r))));
   }
 
   /** Resolves with the final record once the run completed or failed. */
