@@ -44,21 +44,8 @@ export interface ParseOptions {
  * `overwrite` must not silently mean "no".
  */
 export function parseDownloadRequest(input: unknown, options: ParseOptions = {}): DownloadRequest {
-  if (input === null || typeof input !== 'object' || Array.isArray(input)) {
-    throw new InvalidRequestError('request', `must be a JSON object, got ${input === null ? 'null' : Array.isArray(input) ? 'an array' : typeof input}`);
-  }
-  const parsed = schema.safeParse(input);
-  if (!parsed.success) {
-    const issue = parsed.error.issues[0]!;
-    const field = issue.code === 'unrecognized_keys' ? issue.keys[0]! : issue.path.map(String).join('.') || 'request';
-    const message = issue.code === 'unrecognized_keys' ? 'is not a known field' : issue.code === 'invalid_type' ? describeType(issue, input) : issue.message;
-    throw new InvalidRequestError(field, message);
-  }
-  const r = parsed.data;
-  const vcenter = r.vcenter ?? 'default';
-  if (options.vcenters && !options.vcenters.includes(vcenter)) {
-    throw new InvalidRequestError('vcenter', `${JSON.stringify(vcenter)} is not a configured vCenter (known: ${options.vcenters.join(', ') || 'none'})`);
-  }
+  const r = parseStrictly(schema, input);
+  const vcenter = knownVCenter(r.vcenter, options);
   const problem = DestinationDir.problem(r.destination);
   if (problem) throw new InvalidRequestError('destination', `${JSON.stringify(r.destination)} is not allowed: ${problem}`);
   if (r.files) {
@@ -75,6 +62,31 @@ export function parseDownloadRequest(input: unknown, options: ParseOptions = {})
   if (r.maxBytesPerSecond !== undefined) request.maxBytesPerSecond = r.maxBytesPerSecond;
   if (r.bandwidthGroup !== undefined) request.bandwidthGroup = r.bandwidthGroup;
   return request;
+}
+
+/**
+ * `input` through a strict zod schema, or an InvalidRequestError naming the first bad field (a
+ * field the schema does not know included). For every request cldl takes: downloads and mirrors.
+ */
+export function parseStrictly<T>(schema: z.ZodType<T>, input: unknown): T {
+  if (input === null || typeof input !== 'object' || Array.isArray(input)) {
+    throw new InvalidRequestError('request', `must be a JSON object, got ${input === null ? 'null' : Array.isArray(input) ? 'an array' : typeof input}`);
+  }
+  const parsed = schema.safeParse(input);
+  if (parsed.success) return parsed.data;
+  const issue = parsed.error.issues[0]!;
+  const field = issue.code === 'unrecognized_keys' ? issue.keys[0]! : issue.path.map(String).join('.') || 'request';
+  const message = issue.code === 'unrecognized_keys' ? 'is not a known field' : issue.code === 'invalid_type' ? describeType(issue, input) : issue.message;
+  throw new InvalidRequestError(field, message);
+}
+
+/** The vCenter a request names (`default` when it names none), if it is one of `options.vcenters`. */
+export function knownVCenter(vcenter: string | undefined, options: ParseOptions): string {
+  const name = vcenter ?? 'default';
+  if (options.vcenters && !options.vcenters.includes(name)) {
+    throw new InvalidRequestError('vcenter', `${JSON.stringify(name)} is not a configured vCenter (known: ${options.vcenters.join(', ') || 'none'})`);
+  }
+  return name;
 }
 
 /** Job ids become Redis keys and BullMQ ids; BullMQ refuses integer-looking ones, and a ':'. */

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { DestinationDir } from '../transfer/index.ts';
+import { knownVCenter, parseStrictly } from './download-request.ts';
 import { InvalidRequestError } from './errors.ts';
 
 /** What an operator asks to mirror: a whole library (or the items a glob picks) into one directory. */
@@ -32,18 +33,8 @@ const schema = z.strictObject({
 
 /** Validates a mirror request from anywhere (producer API, HTTP, CLI, a schedule), like download requests. */
 export function parseMirrorRequest(input: unknown, options: { vcenters?: readonly string[] | undefined } = {}): MirrorRequest {
-  if (input === null || typeof input !== 'object' || Array.isArray(input)) throw new InvalidRequestError('request', 'must be a JSON object');
-  const parsed = schema.safeParse(input);
-  if (!parsed.success) {
-    const issue = parsed.error.issues[0]!;
-    const field = issue.code === 'unrecognized_keys' ? issue.keys[0]! : issue.path.map(String).join('.') || 'request';
-    throw new InvalidRequestError(field, issue.code === 'unrecognized_keys' ? 'is not a known field' : issue.message);
-  }
-  const r = parsed.data;
-  const vcenter = r.vcenter ?? 'default';
-  if (options.vcenters && !options.vcenters.includes(vcenter)) {
-    throw new InvalidRequestError('vcenter', `${JSON.stringify(vcenter)} is not a configured vCenter (known: ${options.vcenters.join(', ') || 'none'})`);
-  }
+  const r = parseStrictly(schema, input);
+  const vcenter = knownVCenter(r.vcenter, options);
   const problem = DestinationDir.problem(r.destination);
   if (problem) throw new InvalidRequestError('destination', `${JSON.stringify(r.destination)} is not allowed: ${problem}`);
   const request: MirrorRequest = { vcenter, library: r.library, destination: normalize(r.destination), prune: r.prune ?? false };

@@ -1,3 +1,4 @@
+import { formatBytes, formatRate } from '../human-units.ts';
 import { DOWNLOAD_STATES, type DownloadState } from '../orchestrator/index.ts';
 import type { StatusSnapshot } from './status-board.ts';
 
@@ -91,7 +92,7 @@ function downloadRow(d: Download): string {
     `<td class="id" title="${esc(d.id)}: ${esc(d.request.libraryItemId)} → ${esc(d.request.destination)}">${esc(d.id)}</td>` +
     `<td class="state">${esc(d.state)}</td>` +
     `<td class="bar">${bar(pct)}<span class="pct">${pct}%</span></td>` +
-    `<td>${bytes(p.bytesDone)} / ${bytes(p.bytesTotal)}</td>` +
+    `<td>${formatBytes(p.bytesDone)} / ${formatBytes(p.bytesTotal)}</td>` +
     `<td>${LIVE.has(d.state) ? rate(p.bytesPerSecond) : ''}</td>` +
     `<td>${LIVE.has(d.state) ? eta(p.bytesTotal - p.bytesDone, p.bytesPerSecond) : ''}</td>` +
     `<td>${esc(d.request.vcenter)}</td>` +
@@ -109,7 +110,7 @@ function mirrorRow(m: Mirror): string {
     `<tr data-id="${esc(m.id)}" class="s-${esc(m.state)}"><td class="id" title="${esc(m.id)}">${esc(m.id)}</td><td class="state">${esc(m.state)}</td>` +
     `<td>${esc(m.request.library)} <span class="muted">on ${esc(m.request.vcenter)}</span></td><td>${esc(m.request.destination)}</td>` +
     `<td>${p.itemsDone + p.itemsCurrent}/${p.itemsTotal}${p.itemsFailed ? ` <span class="error">${p.itemsFailed} failed</span>` : ''}</td>` +
-    `<td class="bar">${bar(pct)}<span class="pct">${bytes(p.bytesDone)} / ${bytes(p.bytesTotal)}</span></td>` +
+    `<td class="bar">${bar(pct)}<span class="pct">${formatBytes(p.bytesDone)} / ${formatBytes(p.bytesTotal)}</span></td>` +
     `<td class="error">${esc(m.lastError ?? '')}</td></tr>`
   );
 }
@@ -139,19 +140,8 @@ function bar(percent: number): string {
   return `<span class="track"><span class="fill" style="width:${Math.max(0, Math.min(100, percent))}%"></span></span>`;
 }
 
-function bytes(n: number): string {
-  const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];
-  let v = n;
-  let i = 0;
-  while (v >= 1024 && i < units.length - 1) {
-    v /= 1024;
-    i++;
-  }
-  return `${i === 0 ? v : v.toFixed(1)} ${units[i]}`;
-}
-
 function rate(bytesPerSecond: number): string {
-  return bytesPerSecond > 0 ? `${(bytesPerSecond / 1e6).toFixed(1)} MB/s` : '';
+  return bytesPerSecond > 0 ? formatRate(bytesPerSecond) : '';
 }
 
 function eta(left: number, bytesPerSecond: number): string {

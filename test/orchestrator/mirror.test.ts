@@ -6,8 +6,7 @@ import { InvalidRequestError, keysFor, type MirrorStatus } from '../../src/orche
 import { assignDirs, safeDirName, type MirrorStateFile } from '../../src/orchestrator/mirror-layout.ts';
 import type { ItemSpec } from '../../src/simulator/index.ts';
 import { hashFile } from '../../src/transfer/index.ts';
-import { startHarness, workerDefaults, type Harness, type HarnessOptions } from '../support/harness.ts';
-import { REDIS_URL } from '../support/redis.ts';
+import { startHarness, type Harness, type HarnessOptions } from '../support/harness.ts';
 import { startWorkerProcess, type WorkerProcess } from '../support/worker-process.ts';
 
 let h: Harness | undefined;
@@ -143,13 +142,7 @@ describe('mirroring a library', () => {
     const big: ItemSpec = { name: 'big.iso', files: [{ name: 'big.iso', size: 40 * 1024 * KB }] };
     h = await mirrorHarness([ISO, big], { noWorker: true });
     h.sim.faults.add({ kind: 'bandwidth', bytesPerSecond: 10 * 1024 * KB });
-    const config = {
-      redisUrl: REDIS_URL,
-      prefix: h.prefix,
-      root: h.root,
-      vcenter: { url: h.sim.url, ...h.sim.credentials, api: 'api' as const },
-      worker: { ...workerDefaults(), lock: { durationMs: 2000, stalledIntervalMs: 1000, maxStalledCount: 10 } },
-    };
+    const config = h.processConfig({ lock: { durationMs: 2000, stalledIntervalMs: 1000, maxStalledCount: 10 } });
     const first = await startWorkerProcess(config);
     procs.push(first);
     const id = await h.client.mirrorLibrary({ library: 'templates', destination: 'dr' });
