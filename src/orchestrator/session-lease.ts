@@ -37,6 +37,7 @@ export class SessionLease implements HeartbeatSession {
   readonly #deps: SessionLeaseDeps;
   #id: string | undefined;
   #lost = new AbortController();
+  #signal: AbortSignal | undefined;
   #initialProgress = 0;
   #contentVersion: string | undefined;
 
@@ -57,7 +58,9 @@ export class SessionLease implements HeartbeatSession {
 
   /** Aborted by the job's signal, or when the current session is lost. */
   get signal(): AbortSignal {
-    return AbortSignal.any([this.#deps.signal, this.#lost.signal]);
+    // One composite per session, not one per call: each would hold listeners on both parents.
+    this.#signal ??= AbortSignal.any([this.#deps.signal, this.#lost.signal]);
+    return this.#signal;
   }
 
   keepAlive(id: string, progress?: number): Promise<void> {
@@ -110,6 +113,7 @@ export class SessionLease implements HeartbeatSession {
     const old = this.#id;
     this.#id = undefined;
     this.#lost = new AbortController();
+    this.#signal = undefined;
     this.#initialProgress = 0;
     if (old) await this.teardown.forget(old);
     const status = await this.#deps.store.get(this.#deps.key);
@@ -150,15 +154,19 @@ export class SessionLease implements HeartbeatSession {
     return this.#deps.vc.files.list(this.#current(), this.signal);
   }
 
-  /** Prepares every file not PREPARED yet and waits until all are; returns them in order, with endpoints. */
-  async prepare(files: readonly DownloadFileInfo[], options: Omit<WaitPreparedOptions, 'signal'>): Promise<PreparedFileInfo[]> {
+  /**
+   * Prepares every file not PREPARED yet and waits until all are; returns them in order, with
+   * endpoints. `files` is the session's listing: with the answers to `prepare` it is what the wait
+   * starts from, so a file vCenter prepared at once costs no poll.
+   */
+  async prepare(files: readonly DownloadFileInfo[], options: Omit<WaitPreparedOptions, 'signal' | 'known'>): Promise<PreparedFileInfo[]> {
     const id = this.#current();
     const signal = this.signal;
-    for (const f of files) if (f.status !== 'PREPARED') await this.#deps.vc.files.prepare(id, f.name, 'HTTPS', signal);
+    const known = await Promise.all(files.map((f) => (f.status === 'PREPARED' ? Promise.resolve(f) : this.#deps.vc.files.prepare(id, f.name, 'HTTPS', signal))));
     return this.#deps.vc.files.waitPrepared(
       id,
       files.map((f) => f.name),
-      { ...options, signal },
+      { ...options, signal, known },
     );
   }
 
