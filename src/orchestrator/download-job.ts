@@ -46,6 +46,13 @@ export interface DownloadJobDeps {
   events: EventEmitter<OrchestratorEvents>;
 }
 
+/**
+ * When a download's session gets its first keep-alive. The session was just created (or just read
+ * and found ACTIVE, its expiry known: then no later than a third of the time it has left), so a
+ * download that ends sooner never beats: a small one is spared a keep_alive and a get.
+ */
+const FIRST_BEAT_MS = 1_000;
+
 /** What an attempt knows once it has begun; fixed for the attempt. */
 interface Attempt {
   readonly request: DownloadRequest;
@@ -196,7 +203,7 @@ export class DownloadJob {
     this.#onSession(a, how === 'reused' ? 'resuming in the download session of an earlier attempt' : 'download session created');
     await this.#checkContentVersion(a);
     const target = this.#heartbeatTarget(a);
-    const untrack = keepAlive.track(target, a.lease.initialProgress);
+    const untrack = keepAlive.track(target, { progress: a.lease.initialProgress, firstBeatInMs: FIRST_BEAT_MS, expiresAt: a.lease.expiresAt });
     try {
       for (let renewals = 0; ; renewals++) {
         try {
@@ -214,10 +221,10 @@ export class DownloadJob {
           await a.lease.renew();
           this.#onSession(a, 'download session created');
           await this.#checkContentVersion(a);
-          keepAlive.track(target, 0);
+          keepAlive.track(target, { firstBeatInMs: FIRST_BEAT_MS });
         }
       }
-      await keepAlive.beatNow(target).catch(() => undefined); // report 100 to vCenter
+      await keepAlive.lastBeat(target); // 100 to vCenter
       await this.#report();
       const sessionId = a.lease.id() ?? '';
       await a.lease.finish();

@@ -39,6 +39,7 @@ export class SessionLease implements HeartbeatSession {
   #lost = new AbortController();
   #signal: AbortSignal | undefined;
   #initialProgress = 0;
+  #expiresAt: number | undefined;
   #contentVersion: string | undefined;
 
   constructor(deps: SessionLeaseDeps) {
@@ -54,6 +55,11 @@ export class SessionLease implements HeartbeatSession {
   /** The progress vCenter already holds for a reused session: the heartbeat never reports less. */
   get initialProgress(): number {
     return this.#initialProgress;
+  }
+
+  /** When a reused session expires, on vCenter's clock (undefined for one just created). */
+  get expiresAt(): number | undefined {
+    return this.#expiresAt;
   }
 
   /** Aborted by the job's signal, or when the current session is lost. */
@@ -95,6 +101,7 @@ export class SessionLease implements HeartbeatSession {
       if (info?.state === 'ACTIVE' && info.libraryItemId === this.#deps.libraryItemId) {
         this.#id = status.sessionId;
         this.#initialProgress = info.clientProgress ?? 0;
+        this.#expiresAt = info.expirationTime?.getTime();
         this.#contentVersion = info.libraryItemContentVersion;
         return 'reused';
       }
@@ -115,6 +122,7 @@ export class SessionLease implements HeartbeatSession {
     this.#lost = new AbortController();
     this.#signal = undefined;
     this.#initialProgress = 0;
+    this.#expiresAt = undefined;
     if (old) await this.teardown.forget(old);
     const status = await this.#deps.store.get(this.#deps.key);
     await this.#create((status?.sessionGeneration ?? 1) + 1, undefined);
