@@ -211,7 +211,7 @@ export class DownloadJob {
           await store.setState(this.key, 'transferring');
           await a.files.transferAll(plan, prepared, dir, a.lease.signal);
           await store.setState(this.key, 'verifying');
-          await a.files.commit(plan, a.request.overwrite);
+          await a.files.commit(plan, dir, a.request.overwrite);
           break;
         } catch (err) {
           const lost = await a.lease.asLost(err);

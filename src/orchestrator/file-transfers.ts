@@ -91,14 +91,14 @@ export class FileTransfers {
     if (failure) throw signal.aborted ? signal.reason : failure.reason;
   }
 
-  /** Every verified part gets its final name. */
-  async commit(plan: readonly PlannedFile[], overwrite: boolean): Promise<void> {
-    for (const f of plan) {
-      const part = this.#open.get(f.name);
-      if (f.committed || !part) continue;
-      await part.commit(f.finalPath, overwrite);
-      this.#open.delete(f.name);
-    }
+  /** Every verified part gets its final name; the directory is synced once, after the last. */
+  async commit(plan: readonly PlannedFile[], dir: DestinationDir, overwrite: boolean): Promise<void> {
+    const files = plan.flatMap((f) => {
+      const download = this.#open.get(f.name);
+      return f.committed || !download ? [] : [{ download, finalPath: f.finalPath }];
+    });
+    await VerifiedDownload.commitAll(dir, files, overwrite);
+    for (const f of files) this.#open.delete(f.download.fileName);
   }
 
   /** Closes every open part (kept on disk for a later resume). */
