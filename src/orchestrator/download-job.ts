@@ -2,6 +2,7 @@ import type { EventEmitter } from 'node:events';
 import type { Logger } from 'pino';
 import { DestinationDir } from '../transfer/index.ts';
 import type { LibraryItemInfo, PreparedFileInfo, VCenterClient } from '../vsphere/index.ts';
+import { DownloadRecord } from './download-record.ts';
 import { parseDownloadRequest, type DownloadRequest } from './download-request.ts';
 import { DestinationBusyError, DownloadCanceledError, InvalidRequestError, LockLostError } from './errors.ts';
 import type { OrchestratorEvents } from './events.ts';
@@ -13,7 +14,7 @@ import type { HeartbeatTarget, KeepAlive } from './keep-alive.ts';
 import type { Limits } from './limits.ts';
 import { ProgressTracker } from './progress-tracker.ts';
 import { SessionLease } from './session-lease.ts';
-import type { DownloadResult, DownloadStateStore, DownloadStatus } from './state.ts';
+import { progressFields, type DownloadResult, type DownloadStateStore, type DownloadStatus, type RecordFields } from './state.ts';
 import type { VCenterRegistry } from './vcenter-registry.ts';
 
 /** The slice of a BullMQ Job that a download needs (a narrow seam: tests can pass a plain object). */
@@ -76,6 +77,7 @@ export class DownloadJob {
   readonly #cancel = new AbortController();
   readonly #signal: AbortSignal;
   readonly #tracker = new ProgressTracker();
+  readonly #record: DownloadRecord;
   #log: Logger;
   #attempt: Attempt | undefined;
   /** Final paths this download holds (file-holds.ts) while it writes them. */
@@ -85,6 +87,8 @@ export class DownloadJob {
   /** True once discarded bytes mean nothing an earlier attempt did counts any more. */
   #startedOver = false;
   #reportedBytes = 0;
+  /** Whether BullMQ was told any progress: then it hears the last one too. */
+  #progressReported = false;
   #started = Date.now();
 
   constructor(job: JobHandle, deps: DownloadJobDeps, signal: AbortSignal) {
@@ -93,6 +97,7 @@ export class DownloadJob {
     this.#deps = deps;
     this.#log = deps.logger.child({ downloadId: this.key, attempt: job.attemptsMade + 1 });
     this.#signal = AbortSignal.any([signal, this.#cancel.signal]);
+    this.#record = new DownloadRecord(deps.store, this.key, () => this.abort(new DownloadCanceledError('the download was canceled')));
   }
 
   get signal(): AbortSignal {
@@ -118,6 +123,17 @@ export class DownloadJob {
     this.#cancel.abort(error);
   }
 
+  /**
+   * What the outcome's write carries besides its own fields: what this attempt staged and did not
+   * write yet (its attempt number, its state), and, when it completed, its last progress.
+   */
+  outcomeFields(completed: boolean): RecordFields {
+    const staged = this.#record.takeStaged();
+    if (!completed) return staged;
+    const { progress, files } = this.#tracker.snapshot();
+    return { ...staged, ...progressFields(progress, files) };
+  }
+
   async run(): Promise<DownloadResult> {
     this.#started = Date.now();
     const attempt = await this.#begin();
@@ -129,7 +145,7 @@ export class DownloadJob {
         ...this.#deps.options.sync,
         signal: this.#signal,
         onSyncing: async () => {
-          await this.#deps.store.setState(this.key, 'syncing');
+          await this.#record.write({ state: 'syncing' });
           this.#log.info('library item is not cached; asking vCenter to synchronise it');
         },
       });
@@ -174,7 +190,7 @@ export class DownloadJob {
     if (!status || !vc) throw new InvalidRequestError('vcenter', `${JSON.stringify(request.vcenter)} is not configured on this worker`);
     this.#log = this.#log.child({ vcenter: vc.name, item: request.libraryItemId });
     this.#contentVersion = status.contentVersion;
-    const lease = new SessionLease({ key: this.key, libraryItemId: request.libraryItemId, vc, store, signal: this.#signal, log: this.#log });
+    const lease = new SessionLease({ key: this.key, libraryItemId: request.libraryItemId, vc, store, record: this.#record, signal: this.#signal, log: this.#log });
     const files = new FileTransfers({
       lease,
       limits: this.#deps.limits,
@@ -183,7 +199,6 @@ export class DownloadJob {
       tracker: this.#tracker,
       events: this.#deps.events,
       log: () => this.#log,
-      onVerified: (verified) => store.update(this.key, { verified: JSON.stringify(verified) }),
     });
     this.#attempt = { request, status, vc, lease, files };
     if (status.cancelRequested) {
@@ -191,14 +206,15 @@ export class DownloadJob {
       lease.adopt(status);
       throw new DownloadCanceledError('the download was canceled before this attempt started');
     }
-    await store.update(this.key, { attempt: this.#job.attemptsMade + 1, worker: this.#deps.workerId, startedAt: new Date().toISOString(), lastError: undefined });
+    // Written with the next write that cannot wait (see download-record.ts).
+    this.#record.stage({ attempt: this.#job.attemptsMade + 1, worker: this.#deps.workerId, startedAt: new Date().toISOString(), lastError: undefined });
     return this.#attempt;
   }
 
   /** Inside one per-vCenter session slot: the session's life, renewed when it expires mid-way. */
   async #withSession(a: Attempt, dir: DestinationDir, item: LibraryItemInfo): Promise<DownloadResult> {
-    const { store, keepAlive, events } = this.#deps;
-    await store.setState(this.key, 'creating');
+    const { keepAlive, events } = this.#deps;
+    this.#record.stage({ state: 'creating' });
     const how = await a.lease.acquire(a.status);
     this.#onSession(a, how === 'reused' ? 'resuming in the download session of an earlier attempt' : 'download session created');
     await this.#checkContentVersion(a);
@@ -208,9 +224,12 @@ export class DownloadJob {
       for (let renewals = 0; ; renewals++) {
         try {
           const { plan, prepared } = await this.#prepare(a, dir, item);
-          await store.setState(this.key, 'transferring');
           await a.files.transferAll(plan, prepared, dir, a.lease.signal);
-          await store.setState(this.key, 'verifying');
+          // Before any rename: a later attempt finds which files are done and their results, even if
+          // this one dies between two renames.
+          const { progress, files } = this.#tracker.snapshot();
+          await this.#record.saveProgress(progress, files, { state: 'verifying', verified: JSON.stringify(a.files.results()) });
+          this.#signal.throwIfAborted();
           await a.files.commit(plan, dir, a.request.overwrite);
           break;
         } catch (err) {
@@ -225,7 +244,7 @@ export class DownloadJob {
         }
       }
       await keepAlive.lastBeat(target); // 100 to vCenter
-      await this.#report();
+      await this.#lastReport();
       const sessionId = a.lease.id() ?? '';
       await a.lease.finish();
       const files = a.files.results();
@@ -237,25 +256,39 @@ export class DownloadJob {
 
   /** Which files, where, and prepared for download by vCenter. */
   async #prepare(a: Attempt, dir: DestinationDir, item: LibraryItemInfo): Promise<{ plan: PlannedFile[]; prepared: Map<string, PreparedFileInfo> }> {
-    await this.#deps.store.setState(this.key, 'preparing');
     const [listed, itemFiles] = await Promise.all([a.lease.files(), a.vc.items.listFiles(item.id, a.lease.signal)]);
     const previous = this.#startedOver ? [] : a.status.files;
     const plan = await planFiles({ owner: this.key, request: a.request, item, dir, listed, itemFiles, previous });
-    const busy = await this.#deps.holds.take(this.key, plan.map((f) => f.finalPath));
-    if (busy) throw new DestinationBusyError(busy.path, busy.holder);
-    this.#held = plan.map((f) => f.finalPath);
+    await this.#hold(plan);
     const committed = new Set(plan.filter((f) => f.committed).map((f) => f.name));
     a.files.adopt((this.#startedOver ? [] : (a.status.verified ?? [])).filter((r) => committed.has(r.name)));
     for (const f of plan) {
       this.#tracker.file(f.name, f.size);
       if (f.committed) this.#tracker.setStatus(f.name, 'done');
     }
-    // Recorded before any part exists, so that a cancel or a failure in any later attempt finds them
-    // all. Not as progress: bytes resumed from disk are counted only when their part is opened.
-    await this.#deps.store.update(this.key, { plannedFiles: JSON.stringify(plan.map((f) => f.name)) });
     const pending = plan.filter((f) => !f.committed && !a.files.verified(f.name));
     const prepared = await a.lease.prepare(pending.map((f) => f.listed), this.#deps.options.prepare);
+    this.#record.stage({ state: 'transferring' });
     return { plan, prepared: new Map(prepared.map((p) => [p.name, p])) };
+  }
+
+  /**
+   * Holds the plan's final paths, and records its files: a cancel or a failure in any later attempt
+   * finds them all (recorded apart from progress: bytes resumed from disk are counted only when
+   * their part is opened). Both sent at once, one wait; a download that finds its files held
+   * records them all the same, which does no harm: it is requeued at once.
+   */
+  async #hold(plan: readonly PlannedFile[]): Promise<void> {
+    const paths = plan.map((f) => f.finalPath);
+    const [taken, recorded] = await Promise.allSettled([
+      this.#deps.holds.take(this.key, paths),
+      this.#record.write({ state: 'preparing', plannedFiles: JSON.stringify(plan.map((f) => f.name)) }),
+    ]);
+    if (taken.status === 'rejected') throw taken.reason;
+    const busy = taken.value;
+    if (busy) throw new DestinationBusyError(busy.path, busy.holder);
+    this.#held = paths; // released when the attempt ends, whatever happens next
+    if (recorded.status === 'rejected') throw recorded.reason;
   }
 
   /**
@@ -272,7 +305,7 @@ export class DownloadJob {
       this.#startedOver = true;
     }
     this.#contentVersion = version;
-    await this.#deps.store.update(this.key, { contentVersion: version });
+    await this.#record.write({ contentVersion: version });
   }
 
   #onSession(a: Attempt, message: string): void {
@@ -297,14 +330,25 @@ export class DownloadJob {
   /** Progress to BullMQ and Redis; reads back the cancel flag (a pub/sub notice may have been missed). */
   async #report(): Promise<void> {
     const { progress, files } = this.#tracker.snapshot();
-    const delta = progress.bytesDone - this.#reportedBytes;
-    this.#reportedBytes = progress.bytesDone;
+    this.#countBytes(progress.bytesDone);
+    this.#progressReported = true;
+    await Promise.all([this.#job.updateProgress(progress), this.#record.saveProgress(progress, files), this.#deps.holds.refresh(this.key, this.#held)]);
+  }
+
+  /**
+   * The last progress, once every file is committed: to BullMQ only if it heard some before (a
+   * download over within one report interval never updates its job's progress); to Redis with the
+   * outcome (`outcomeFields`).
+   */
+  async #lastReport(): Promise<void> {
+    const { progress } = this.#tracker.snapshot();
+    this.#countBytes(progress.bytesDone);
+    if (this.#progressReported) await this.#job.updateProgress(progress);
+  }
+
+  #countBytes(done: number): void {
+    const delta = done - this.#reportedBytes;
+    this.#reportedBytes = done;
     if (delta > 0) this.#deps.events.emit('bytes', delta);
-    const [, saved] = await Promise.all([
-      this.#job.updateProgress(progress),
-      this.#deps.store.saveProgress(this.key, progress, files),
-      this.#deps.holds.refresh(this.key, this.#held),
-    ]);
-    if (saved.cancelRequested) this.abort(new DownloadCanceledError('the download was canceled'));
   }
 }

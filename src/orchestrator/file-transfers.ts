@@ -27,8 +27,6 @@ export interface FileTransfersDeps {
   events: EventEmitter<OrchestratorEvents>;
   /** The job's logger as it is now (it gains the session id when one is acquired). */
   log(): Logger;
-  /** After each verified file: the job records it, so a later attempt can report it. */
-  onVerified(files: VerifiedFile[]): Promise<void>;
 }
 
 /**
@@ -148,7 +146,6 @@ export class FileTransfers {
       onRehash: (algorithm) => log.info({ file: f.name, algorithm }, 'hashing the file again for an algorithm learnt after the transfer'),
     });
     this.#results.set(f.name, result);
-    await this.#deps.onVerified(this.results());
     tracker.setStatus(f.name, 'done');
   }
 

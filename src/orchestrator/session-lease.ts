@@ -10,6 +10,7 @@ import {
   type VCenterClient,
   type WaitPreparedOptions,
 } from '../vsphere/index.ts';
+import type { DownloadRecord } from './download-record.ts';
 import { FileNotInSessionError, SessionLostError } from './errors.ts';
 import type { HeartbeatSession } from './keep-alive.ts';
 import { SessionTeardown } from './session-teardown.ts';
@@ -21,6 +22,8 @@ export interface SessionLeaseDeps {
   libraryItemId: string;
   vc: VCenterClient;
   store: DownloadStateStore;
+  /** This attempt's writes to the download's record: the client token and the session go there. */
+  record: DownloadRecord;
   /** The job's signal: aborts every call the lease makes. */
   signal: AbortSignal;
   log: Logger;
@@ -241,12 +244,12 @@ export class SessionLease implements HeartbeatSession {
   }
 
   async #create(generation: number, reuseToken: string | undefined): Promise<void> {
-    const { key, store, vc, libraryItemId, signal } = this.#deps;
+    const { record, vc, libraryItemId, signal } = this.#deps;
     const clientToken = reuseToken ?? randomUUID();
     // Written before the call: see acquire().
-    await store.update(key, { clientToken, sessionGeneration: generation, sessionId: undefined });
+    await record.write({ clientToken, sessionGeneration: generation, sessionId: undefined });
     const id = await vc.sessions.create(libraryItemId, clientToken, signal);
-    await store.attachSession(key, vc.name, id);
+    await record.attachSession(vc.name, id);
     this.#id = id;
     // The content version the session pins decides whether bytes on disk belong to it.
     this.#contentVersion = (await this.#read(id))?.libraryItemContentVersion;
