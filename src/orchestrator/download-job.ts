@@ -215,7 +215,8 @@ export class DownloadJob {
   async #withSession(a: Attempt, dir: DestinationDir, item: LibraryItemInfo): Promise<DownloadResult> {
     const { keepAlive, events } = this.#deps;
     this.#record.stage({ state: 'creating' });
-    const how = await a.lease.acquire(a.status);
+    const { how, versionRecorded } = await a.lease.acquire(a.status, item.contentVersion);
+    if (versionRecorded) this.#contentVersion = a.lease.contentVersion;
     this.#onSession(a, how === 'reused' ? 'resuming in the download session of an earlier attempt' : 'download session created');
     await this.#checkContentVersion(a);
     const target = this.#heartbeatTarget(a);

@@ -97,8 +97,12 @@ export class SessionLease implements HeartbeatSession {
     return this.#contentVersion;
   }
 
-  /** The session of an earlier attempt if it is still ACTIVE and ours; otherwise a new one. */
-  async acquire(status: DownloadStatus): Promise<'reused' | 'created'> {
+  /**
+   * The session of an earlier attempt if it is still ACTIVE and ours; otherwise a new one.
+   * `itemVersion` is the item's content_version, read before this call. `versionRecorded`: the
+   * session's content version went to the record with the session (see #create).
+   */
+  async acquire(status: DownloadStatus, itemVersion: string | undefined): Promise<{ how: 'reused' | 'created'; versionRecorded: boolean }> {
     if (status.sessionId) {
       const info = await this.#read(status.sessionId);
       if (info?.state === 'ACTIVE' && info.libraryItemId === this.#deps.libraryItemId) {
@@ -106,16 +110,19 @@ export class SessionLease implements HeartbeatSession {
         this.#initialProgress = info.clientProgress ?? 0;
         this.#expiresAt = info.expirationTime?.getTime();
         this.#contentVersion = info.libraryItemContentVersion;
-        return 'reused';
+        return { how: 'reused', versionRecorded: false };
       }
       await this.teardown.forget(status.sessionId);
-      await this.#create(status.sessionGeneration + 1, undefined);
-      return 'created';
+      await this.#create(status.sessionGeneration + 1, undefined, undefined);
+      return { how: 'created', versionRecorded: false };
     }
     // A token without a session: the last worker died between create and recording the id.
     // The same token makes vCenter hand back that session instead of a second one.
-    await this.#create(Math.max(1, status.sessionGeneration), status.clientToken);
-    return 'created';
+    // Without a token, this is the download's very first session: see #create for `itemVersion`.
+    const first = status.clientToken === undefined && status.contentVersion === undefined;
+    const known = first ? itemVersion : undefined;
+    await this.#create(Math.max(1, status.sessionGeneration), status.clientToken, known);
+    return { how: 'created', versionRecorded: known !== undefined };
   }
 
   /** A fresh session after the current one expired or vanished; the bytes on disk are kept. */
@@ -128,7 +135,7 @@ export class SessionLease implements HeartbeatSession {
     this.#expiresAt = undefined;
     if (old) await this.teardown.forget(old);
     const status = await this.#deps.store.get(this.#deps.key);
-    await this.#create((status?.sessionGeneration ?? 1) + 1, undefined);
+    await this.#create((status?.sessionGeneration ?? 1) + 1, undefined, undefined);
   }
 
   /** The heartbeat found the session gone or ended: stop everything that uses it. */
@@ -243,16 +250,23 @@ export class SessionLease implements HeartbeatSession {
     await this.teardown.forget(id);
   }
 
-  async #create(generation: number, reuseToken: string | undefined): Promise<void> {
+  /**
+   * Creates a session (or gets back the one `reuseToken` created) and records it. The content
+   * version it pins decides whether bytes on disk belong to it; it is read back from the session,
+   * unless `knownVersion` is given: the item's version read before the download's very first
+   * session. Nothing is on disk then, and that version is no later than the one the session pins
+   * (versions only grow), so it goes to the record with the session: at worst a later session,
+   * pinning a later version, finds it unequal and starts over needlessly; never the reverse.
+   */
+  async #create(generation: number, reuseToken: string | undefined, knownVersion: string | undefined): Promise<void> {
     const { record, vc, libraryItemId, signal } = this.#deps;
     const clientToken = reuseToken ?? randomUUID();
     // Written before the call: see acquire().
     await record.write({ clientToken, sessionGeneration: generation, sessionId: undefined });
     const id = await vc.sessions.create(libraryItemId, clientToken, signal);
-    await record.attachSession(vc.name, id);
+    await record.attachSession(vc.name, id, knownVersion === undefined ? {} : { contentVersion: knownVersion });
     this.#id = id;
-    // The content version the session pins decides whether bytes on disk belong to it.
-    this.#contentVersion = (await this.#read(id))?.libraryItemContentVersion;
+    this.#contentVersion = knownVersion ?? (await this.#read(id))?.libraryItemContentVersion;
   }
 
   async #read(id: string): Promise<DownloadSessionInfo | undefined> {
