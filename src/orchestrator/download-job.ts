@@ -1,7 +1,7 @@
 import type { EventEmitter } from 'node:events';
 import type { Logger } from 'pino';
 import { DestinationDir } from '../transfer/index.ts';
-import type { LibraryItemInfo, PreparedFileInfo, VCenterClient } from '../vsphere/index.ts';
+import type { LibraryItemFileInfo, LibraryItemInfo, PreparedFileInfo, VCenterClient } from '../vsphere/index.ts';
 import { DownloadRecord } from './download-record.ts';
 import { parseDownloadRequest, type DownloadRequest } from './download-request.ts';
 import { DestinationBusyError, DownloadCanceledError, InvalidRequestError, LockLostError } from './errors.ts';
@@ -140,7 +140,10 @@ export class DownloadJob {
     const { vc, request } = attempt;
     const release = vc.hold();
     try {
-      const dir = await DestinationDir.open(this.#deps.downloadRoot, request.destination);
+      // The directory and the item do not depend on each other: both at once. Should the item fail
+      // first, its error is the one reported.
+      const opening = DestinationDir.open(this.#deps.downloadRoot, request.destination);
+      opening.catch(() => undefined);
       const item = await resolveItem(vc, request.libraryItemId, {
         ...this.#deps.options.sync,
         signal: this.#signal,
@@ -149,12 +152,22 @@ export class DownloadJob {
           this.#log.info('library item is not cached; asking vCenter to synchronise it');
         },
       });
+      const dir = await opening;
       return await this.#deps.limits.sessions(vc.name).add(() => this.#withSession(attempt, dir, item), { signal: this.#signal });
     } finally {
       release();
-      // A lost lock means the same download runs elsewhere now, under the same holds.
-      if (!(this.#signal.reason instanceof LockLostError)) await this.#deps.holds.release(this.key, this.#held).catch(() => undefined);
+      await this.#releaseHolds().catch(() => undefined);
     }
+  }
+
+  /**
+   * Lets go of the final paths: once they are committed (nothing writes them any more), or when the
+   * attempt ends. Not after a lost lock: the same download runs elsewhere now, under the same holds.
+   */
+  async #releaseHolds(): Promise<void> {
+    const held = this.#held;
+    this.#held = [];
+    if (!(this.#signal.reason instanceof LockLostError)) await this.#deps.holds.release(this.key, held);
   }
 
   /** Closes every open part (kept on disk for a later resume). */
@@ -214,6 +227,9 @@ export class DownloadJob {
   /** Inside one per-vCenter session slot: the session's life, renewed when it expires mid-way. */
   async #withSession(a: Attempt, dir: DestinationDir, item: LibraryItemInfo): Promise<DownloadResult> {
     const { keepAlive, events } = this.#deps;
+    // The item's own file listing needs no session: it is asked while the session is made.
+    let itemFiles: Promise<LibraryItemFileInfo[]> | undefined = a.vc.items.listFiles(item.id, this.#signal);
+    itemFiles.catch(() => undefined);
     this.#record.stage({ state: 'creating' });
     const { how, versionRecorded } = await a.lease.acquire(a.status, item.contentVersion);
     if (versionRecorded) this.#contentVersion = a.lease.contentVersion;
@@ -224,14 +240,18 @@ export class DownloadJob {
     try {
       for (let renewals = 0; ; renewals++) {
         try {
-          const { plan, prepared } = await this.#prepare(a, dir, item);
+          const { plan, prepared } = await this.#prepare(a, dir, item, itemFiles ?? a.vc.items.listFiles(item.id, a.lease.signal));
+          itemFiles = undefined; // a renewed session's item may have changed: it is asked again
           await a.files.transferAll(plan, prepared, dir, a.lease.signal);
           // Before any rename: a later attempt finds which files are done and their results, even if
           // this one dies between two renames.
           const { progress, files } = this.#tracker.snapshot();
           await this.#record.saveProgress(progress, files, { state: 'verifying', verified: JSON.stringify(a.files.results()) });
           this.#signal.throwIfAborted();
+          // Every file is verified: vCenter hears 100 while the names are given and made durable.
+          const lastBeat = keepAlive.lastBeat(target);
           await a.files.commit(plan, dir, a.request.overwrite);
+          await Promise.all([lastBeat, this.#releaseHolds()]);
           break;
         } catch (err) {
           const lost = await a.lease.asLost(err);
@@ -244,7 +264,6 @@ export class DownloadJob {
           keepAlive.track(target, { firstBeatInMs: FIRST_BEAT_MS });
         }
       }
-      await keepAlive.lastBeat(target); // 100 to vCenter
       await this.#lastReport();
       const sessionId = a.lease.id() ?? '';
       await a.lease.finish();
@@ -256,11 +275,15 @@ export class DownloadJob {
   }
 
   /** Which files, where, and prepared for download by vCenter. */
-  async #prepare(a: Attempt, dir: DestinationDir, item: LibraryItemInfo): Promise<{ plan: PlannedFile[]; prepared: Map<string, PreparedFileInfo> }> {
-    const [listed, itemFiles] = await Promise.all([a.lease.files(), a.vc.items.listFiles(item.id, a.lease.signal)]);
+  async #prepare(
+    a: Attempt,
+    dir: DestinationDir,
+    item: LibraryItemInfo,
+    itemListing: Promise<LibraryItemFileInfo[]>,
+  ): Promise<{ plan: PlannedFile[]; prepared: Map<string, PreparedFileInfo> }> {
+    const [listed, itemFiles] = await Promise.all([a.lease.files(), itemListing]);
     const previous = this.#startedOver ? [] : a.status.files;
     const plan = await planFiles({ owner: this.key, request: a.request, item, dir, listed, itemFiles, previous });
-    await this.#hold(plan);
     const committed = new Set(plan.filter((f) => f.committed).map((f) => f.name));
     a.files.adopt((this.#startedOver ? [] : (a.status.verified ?? [])).filter((r) => committed.has(r.name)));
     for (const f of plan) {
@@ -268,9 +291,18 @@ export class DownloadJob {
       if (f.committed) this.#tracker.setStatus(f.name, 'done');
     }
     const pending = plan.filter((f) => !f.committed && !a.files.verified(f.name));
-    const prepared = await a.lease.prepare(pending.map((f) => f.listed), this.#deps.options.prepare);
+    // While vCenter prepares, the files are held and recorded (both before any part exists). Files
+    // another download holds end the wait: this one is requeued.
+    const busy = new AbortController();
+    const holding = this.#hold(plan).catch((err: unknown) => {
+      busy.abort(err);
+      throw err;
+    });
+    const [held, prepared] = await Promise.allSettled([holding, a.lease.prepare(pending.map((f) => f.listed), this.#deps.options.prepare, busy.signal)]);
+    if (held.status === 'rejected') throw held.reason;
+    if (prepared.status === 'rejected') throw prepared.reason;
     this.#record.stage({ state: 'transferring' });
-    return { plan, prepared: new Map(prepared.map((p) => [p.name, p])) };
+    return { plan, prepared: new Map(prepared.value.map((p) => [p.name, p])) };
   }
 
   /**

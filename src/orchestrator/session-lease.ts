@@ -173,13 +173,13 @@ export class SessionLease implements HeartbeatSession {
   }
 
   /**
-   * Prepares every file not PREPARED yet and waits until all are; returns them in order, with
-   * endpoints. `files` is the session's listing: with the answers to `prepare` it is what the wait
-   * starts from, so a file vCenter prepared at once costs no poll.
+   * Prepares every file not PREPARED yet and waits until all are (or `stop`); returns them in
+   * order, with endpoints. `files` is the session's listing: with the answers to `prepare` it is
+   * what the wait starts from, so a file vCenter prepared at once costs no poll.
    */
-  async prepare(files: readonly DownloadFileInfo[], options: Omit<WaitPreparedOptions, 'signal' | 'known'>): Promise<PreparedFileInfo[]> {
+  async prepare(files: readonly DownloadFileInfo[], options: Omit<WaitPreparedOptions, 'signal' | 'known'>, stop?: AbortSignal): Promise<PreparedFileInfo[]> {
     const id = this.#current();
-    const signal = this.signal;
+    const signal = stop ? AbortSignal.any([this.signal, stop]) : this.signal;
     const known = await Promise.all(files.map((f) => (f.status === 'PREPARED' ? Promise.resolve(f) : this.#deps.vc.files.prepare(id, f.name, 'HTTPS', signal))));
     return this.#deps.vc.files.waitPrepared(
       id,
