@@ -14,7 +14,7 @@ import type { HeartbeatTarget, KeepAlive } from './keep-alive.ts';
 import type { Limits } from './limits.ts';
 import { ProgressTracker } from './progress-tracker.ts';
 import { SessionLease } from './session-lease.ts';
-import { progressFields, type DownloadResult, type DownloadStateStore, type DownloadStatus, type RecordFields } from './state.ts';
+import { progressFields, type DownloadResult, type DownloadStateStore, type DownloadStatus, type RecordFields, type SessionIndexChange } from './state.ts';
 import type { VCenterRegistry } from './vcenter-registry.ts';
 
 /** The slice of a BullMQ Job that a download needs (a narrow seam: tests can pass a plain object). */
@@ -89,6 +89,8 @@ export class DownloadJob {
   #reportedBytes = 0;
   /** Whether BullMQ was told any progress: then it hears the last one too. */
   #progressReported = false;
+  /** The session the download completed in, deleted: its outcome's write drops it from the index. */
+  #deletedSession: SessionIndexChange | undefined;
   #started = Date.now();
 
   constructor(job: JobHandle, deps: DownloadJobDeps, signal: AbortSignal) {
@@ -132,6 +134,11 @@ export class DownloadJob {
     if (!completed) return staged;
     const { progress, files } = this.#tracker.snapshot();
     return { ...staged, ...progressFields(progress, files) };
+  }
+
+  /** The session a completed download deleted, for its outcome's write to drop from the session index. */
+  get deletedSession(): SessionIndexChange | undefined {
+    return this.#deletedSession;
   }
 
   async run(): Promise<DownloadResult> {
@@ -266,7 +273,7 @@ export class DownloadJob {
       }
       await this.#lastReport();
       const sessionId = a.lease.id() ?? '';
-      await a.lease.finish();
+      this.#deletedSession = await a.lease.finish();
       const files = a.files.results();
       return { sessionId, files, totalBytes: files.reduce((sum, f) => sum + f.size, 0), durationMs: Date.now() - this.#started };
     } finally {

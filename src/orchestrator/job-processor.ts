@@ -43,7 +43,7 @@ export function createDownloadProcessor(deps: ProcessorDeps): DownloadProcessor 
     try {
       if (deps.isClosing()) throw new ShutdownError();
       const result = await run.run();
-      await deps.store.finish(id, 'completed', { ...run.outcomeFields(true), result: JSON.stringify(result), lastError: undefined });
+      await deps.store.finish(id, 'completed', { ...run.outcomeFields(true), result: JSON.stringify(result), lastError: undefined }, run.deletedSession);
       run.logger.info({ bytes: result.totalBytes, durationMs: result.durationMs }, 'download completed');
       deps.events.emit('finished', { outcome: 'completed', durationMs: Date.now() - started });
       return result;

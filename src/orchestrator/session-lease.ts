@@ -14,7 +14,7 @@ import type { DownloadRecord } from './download-record.ts';
 import { FileNotInSessionError, SessionLostError } from './errors.ts';
 import type { HeartbeatSession } from './keep-alive.ts';
 import { SessionTeardown } from './session-teardown.ts';
-import type { DownloadStateStore, DownloadStatus } from './state.ts';
+import type { DownloadStateStore, DownloadStatus, SessionIndexChange } from './state.ts';
 
 export interface SessionLeaseDeps {
   /** The download id: the session is recorded under it. */
@@ -212,14 +212,19 @@ export class SessionLease implements HeartbeatSession {
 
   // --- how it ends
 
-  /** The download succeeded: delete the session. One that cannot be deleted is left to the sweeper. */
-  async finish(): Promise<void> {
+  /**
+   * The download succeeded: delete the session. Returns its entry in the session index, for the
+   * outcome's write to drop; none for a session that could not be deleted (the sweeper will).
+   */
+  async finish(): Promise<SessionIndexChange | undefined> {
     const id = this.#id;
-    if (!id) return;
+    if (!id) return undefined;
     try {
-      await this.teardown.deleteAndForget(id);
+      await this.teardown.delete(id);
+      return { vcenter: this.#deps.vc.name, sessionId: id, op: 'forget' };
     } catch (err) {
       this.#deps.log.warn({ err }, 'could not delete the download session; the orphan sweeper will');
+      return undefined;
     }
   }
 

@@ -1,7 +1,7 @@
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { DownloadFailedError, InvalidRequestError } from '../../src/orchestrator/index.ts';
+import { DownloadFailedError, InvalidRequestError, keysFor } from '../../src/orchestrator/index.ts';
 import type { ItemSpec } from '../../src/simulator/index.ts';
 import { hashFile } from '../../src/transfer/index.ts';
 import { startHarness, type Harness } from '../support/harness.ts';
@@ -146,6 +146,7 @@ describe('what a small download costs', () => {
     expect(calls['file.list']).toBeLessThanOrEqual(2); // the plan's, and a poll: the simulator prepares after answering
     expect(sessions[0]).toMatchObject({ gone: 'deleted', progress: 100 });
     expect(await h.client.getDownload(id)).toMatchObject({ state: 'completed', attempt: 1, contentVersion: '1', progress: { percent: 100, filesDone: 1, filesTotal: 1 } });
+    expect(await h.redis.hlen(keysFor(h.prefix).sessions)).toBe(0); // dropped from the index with the outcome
   });
 });
 
