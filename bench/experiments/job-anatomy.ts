@@ -1,13 +1,16 @@
-// node bench/experiments/job-anatomy.ts [--protocol http] [--count 200] [--poll-ms 25]
+// node bench/experiments/job-anatomy.ts [--protocol http] [--count 200] [--poll-ms 25] [--profile FILE.cpuprofile]
 // What one small job costs, counted: vAPI calls per operation (the worker's onCall), Redis commands
 // per type under this run's prefix (redis-cli MONITOR, read-only, filtered to our prefix), and the
-// worker's wall and CPU time per item.
+// worker's wall and CPU time per item, with the CPU the simulator, Redis (all of it: the server is
+// shared) and this process (the producer, DownloadClient) spent meanwhile.
 import { spawn } from 'node:child_process';
 import path from 'node:path';
 import { createInterface } from 'node:readline';
 import { parseArgs } from 'node:util';
-import { CldlRig } from '../rig/cldl.ts';
+import { Redis } from 'ioredis';
+import { CldlRig, REDIS_URL } from '../rig/cldl.ts';
 import { makeScratch, removeTree } from '../rig/disk.ts';
+import { sampleProcess } from '../rig/processes.ts';
 import { startBenchSimulator, type Protocol } from '../rig/simulator.ts';
 import { productionSettings, withOverrides } from '../rig/worker-settings.ts';
 
@@ -16,13 +19,14 @@ const { values } = parseArgs({
     protocol: { type: 'string', default: 'http' },
     count: { type: 'string', default: '200' },
     'poll-ms': { type: 'string', default: '25' },
+    profile: { type: 'string' },
   },
 });
 const count = Number(values.count);
 const scratch = await makeScratch();
 const sim = await startBenchSimulator(values.protocol as Protocol, { groups: [{ name: 'tiny', count, size: 64 * 1024 }], prepareDelayMs: 0 }, scratch);
 const settings = withOverrides(productionSettings(), { job: { prepare: { pollMs: Number(values['poll-ms']) } } });
-const rig = await CldlRig.start({ sim, root: path.join(scratch, 'cldl'), settings, env: { CLDL_BENCH_COUNT_CALLS: '1' } });
+const rig = await CldlRig.start({ sim, root: path.join(scratch, 'cldl'), settings, env: { CLDL_BENCH_COUNT_CALLS: '1' }, cpuProfile: values.profile && path.resolve(values.profile) });
 const monitor = spawn('redis-cli', ['-h', '127.0.0.1', 'monitor'], { stdio: ['ignore', 'pipe', 'inherit'] });
 const redisCommands = new Map<string, number>();
 const prefixTag = rig.prefix.slice(1, -1); // MONITOR prints arguments quoted; match the tag's inside
@@ -36,9 +40,15 @@ createInterface({ input: monitor.stdout }).on('line', (line) => {
 });
 await new Promise((r) => setTimeout(r, 500));
 redisCommands.clear(); // the worker's start-up and idle polling so far
+const info = new Redis(REDIS_URL);
+const redisPid = Number(/process_id:(\d+)/.exec(await info.info('server'))?.[1]);
+await info.quit();
+const others = async () => ({ sim: (await sampleProcess(sim.process.pid)).cpuMs, redis: (await sampleProcess(redisPid)).cpuMs, self: process.cpuUsage() });
 let stopped = false;
 try {
+  const before = await others();
   const run = await rig.download(sim.items);
+  const after = await others();
   await new Promise((r) => setTimeout(r, 500));
   monitor.kill();
   await rig.stop();
@@ -46,6 +56,11 @@ try {
   const last = rig.worker.process.lines.find((l) => l.event === 'stopped') as { vapiCalls?: Record<string, number> } | undefined;
   console.log(`${values.protocol}, ${count} × 64 KiB, prepare poll ${values['poll-ms']} ms: ${(count / (run.ms / 1000)).toFixed(0)} items/s, worker CPU ${(run.workerCpuMs / count).toFixed(2)} ms/item`);
   const vapi = Object.entries(last?.vapiCalls ?? {}).sort((a, b) => b[1] - a[1]);
+  const self = process.cpuUsage(before.self);
+  console.log(
+    `meanwhile, CPU ms/item: simulator ${((after.sim - before.sim) / count).toFixed(2)}, redis-server ${((after.redis - before.redis) / count).toFixed(2)}, ` +
+      `this process (producer) ${((self.user + self.system) / 1000 / count).toFixed(2)}`,
+  );
   console.log(`vAPI calls per item: ${(vapi.reduce((s, [, n]) => s + n, 0) / count).toFixed(2)}`);
   for (const [op, n] of vapi) console.log(`  ${op.padEnd(36)} ${(n / count).toFixed(2)}`);
   const redis = [...redisCommands].sort((a, b) => b[1] - a[1]);

@@ -85,6 +85,7 @@ export class DownloadWorker extends EventEmitter<OrchestratorEvents> {
     this.store = new DownloadStateStore(options.redis, keys, options.retentionSeconds);
     this.#keepAlive = new KeepAlive(options.keepAlive);
     this.#keepAlive.on('beat', () => this.emit('keepalive', { outcome: 'ok' }));
+    this.#keepAlive.on('lastBeat', () => this.emit('keepalive', { outcome: 'ok' }));
     this.#keepAlive.on('failed', (e) => {
       this.emit('keepalive', { outcome: 'failed' });
       log.warn({ err: e.error, downloadId: e.key, sessionId: e.sessionId, failures: e.failures, retryInMs: e.retryInMs }, 'keep-alive failed');

@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { constants, type Stats } from 'node:fs';
 import { lstat, mkdir, open, readdir, realpath, rename, rm, unlink, type FileHandle } from 'node:fs/promises';
 import path from 'node:path';
-import { commitFile, exists, fsyncDir } from './atomic-commit.ts';
+import { exists, fsyncDir, placeFile } from './atomic-commit.ts';
 import { sidecarPath } from './download-part.ts';
 import { DestinationExistsError, UnsafePathError } from './errors.ts';
 import { assertSafeDestination, assertSafeFileName, destinationProblem, fileNameProblem } from './safe-path.ts';
@@ -162,10 +162,32 @@ export class DestinationDir {
    * never over an existing file without `overwrite`. The directory is synced so the name survives.
    */
   async commit(partPath: string, finalPath: string, overwrite: boolean): Promise<void> {
-    this.#assertChild(partPath);
-    this.#assertChild(finalPath);
+    await this.commitAll([{ partPath, finalPath }], overwrite);
+  }
+
+  /**
+   * `commit` for several files: the chain checked once, each part renamed, and the directory synced
+   * once, after the last rename and before this returns, whether all were renamed or one failed
+   * (the names given so far must survive a power cut like any other).
+   */
+  async commitAll(files: readonly FilePaths[], overwrite: boolean): Promise<void> {
+    if (files.length === 0) return;
+    for (const f of files) {
+      this.#assertChild(f.partPath);
+      this.#assertChild(f.finalPath);
+    }
     await this.verify();
-    await commitFile(partPath, finalPath, overwrite);
+    let placed = 0;
+    try {
+      for (const f of files) {
+        await placeFile(f.partPath, f.finalPath, overwrite);
+        placed++;
+      }
+    } catch (err) {
+      if (placed > 0) await fsyncDir(this.path).catch(() => undefined);
+      throw err;
+    }
+    await fsyncDir(this.path);
   }
 
   /** Removes a part (and its record of segments), after checking the chain; gone already is fine. */
