@@ -28,6 +28,6 @@ HEALTHCHECK --interval=15s --timeout=5s --start-period=30s --retries=3 \
   CMD ["node", "-e", "fetch('http://127.0.0.1:9464/readyz').then((r) => process.exit(r.ok ? 0 : 1), () => process.exit(1))"]
 # SIGTERM starts the graceful shutdown: give it the grace period (30 s) plus some (docker stop -t 45).
 STOPSIGNAL SIGTERM
-# --max-semi-space-size=1: src/service/node-flags.ts says why (peak RSS 197 → 142 MiB).
-ENTRYPOINT ["node", "--max-semi-space-size=1", "dist/cli/main.js"]
+# `cldl worker` re-executes itself in place (still PID 1) with its Node flags: src/service/node-flags.ts.
+ENTRYPOINT ["node", "dist/cli/main.js"]
 CMD ["worker"]

@@ -21,9 +21,9 @@ const RULES: Rule[] = [
   { layer: 'orchestrator', mayImport: ['cldl-error.ts', 'backoff.ts', 'vsphere', 'transfer'], forbiddenPackages: [] },
   { layer: 'config', mayImport: ['cldl-error.ts'], forbiddenPackages: [/^bullmq/, /^ioredis/, /^undici/] },
   { layer: 'logging', mayImport: [], forbiddenPackages: [/^bullmq/, /^ioredis/, /^undici/] },
-  { layer: 'service', mayImport: ['cldl-error.ts', 'backoff.ts', 'vsphere', 'transfer', 'orchestrator', 'config', 'logging'], forbiddenPackages: [] },
+  { layer: 'service', mayImport: ['cldl-error.ts', 'backoff.ts', 'human-units.ts', 'vsphere', 'transfer', 'orchestrator', 'config', 'logging'], forbiddenPackages: [] },
   // The CLI may start the simulator: `cldl simulator` and `cldl demo`.
-  { layer: 'cli', mayImport: ['cldl-error.ts', 'backoff.ts', 'vsphere', 'transfer', 'orchestrator', 'config', 'logging', 'service', 'simulator'], forbiddenPackages: [] },
+  { layer: 'cli', mayImport: ['cldl-error.ts', 'backoff.ts', 'human-units.ts', 'vsphere', 'transfer', 'orchestrator', 'config', 'logging', 'service', 'simulator'], forbiddenPackages: [] },
   { layer: 'simulator', mayImport: [], forbiddenPackages: [] },
 ];
 

@@ -1,13 +1,16 @@
-// node bench/experiments/job-anatomy.ts [--server sim-http] [--count 200] [--poll-ms 25]
+// node bench/experiments/job-anatomy.ts [--server sim-http] [--count 200] [--poll-ms 25] [--profile FILE.cpuprofile]
 // What one small job costs, counted: vAPI calls per operation (the worker's /metrics), Redis commands
 // per type under this run's prefix (redis-cli MONITOR, read-only, filtered to our prefix), and the
-// worker's wall and CPU time per item.
+// worker's wall and CPU time per item, with the CPU the server, Redis (all of it: the server is
+// shared) and this process (the producer, DownloadClient) spent meanwhile.
 import { spawn } from 'node:child_process';
 import path from 'node:path';
 import { createInterface } from 'node:readline';
 import { parseArgs } from 'node:util';
-import { CldlRig } from '../rig/cldl.ts';
+import { Redis } from 'ioredis';
+import { CldlRig, REDIS_URL } from '../rig/cldl.ts';
 import { makeScratch, removeTree } from '../rig/disk.ts';
+import { sampleProcess } from '../rig/processes.ts';
 import { startServer, type ServerName } from '../rig/server.ts';
 import { DEFAULT_WORKER_START } from '../rig/worker.ts';
 
@@ -16,12 +19,13 @@ const { values } = parseArgs({
     server: { type: 'string', default: 'sim-http' },
     count: { type: 'string', default: '200' },
     'poll-ms': { type: 'string', default: '25' },
+    profile: { type: 'string' },
   },
 });
 const count = Number(values.count);
 const scratch = await makeScratch();
 const sim = await startServer(values.server as ServerName, { groups: [{ name: 'tiny', count, size: 64 * 1024 }], prepareDelayMs: 0, manifests: false }, scratch, undefined);
-const rig = await CldlRig.start({ server: sim, root: path.join(scratch, 'cldl'), mode: DEFAULT_WORKER_START, config: { prepare: { pollMs: Number(values['poll-ms']) } } });
+const rig = await CldlRig.start({ server: sim, root: path.join(scratch, 'cldl'), mode: DEFAULT_WORKER_START, config: { prepare: { pollMs: Number(values['poll-ms']) } }, cpuProfile: values.profile && path.resolve(values.profile) });
 const monitor = spawn('redis-cli', ['-h', '127.0.0.1', 'monitor'], { stdio: ['ignore', 'pipe', 'inherit'] });
 const redisCommands = new Map<string, number>();
 const prefixTag = rig.prefix.slice(1, -1); // MONITOR prints arguments quoted; match the tag's inside
@@ -35,16 +39,27 @@ createInterface({ input: monitor.stdout }).on('line', (line) => {
 });
 await new Promise((r) => setTimeout(r, 500));
 redisCommands.clear(); // the worker's start-up and idle polling so far
+const info = new Redis(REDIS_URL);
+const redisPid = Number(/process_id:(\d+)/.exec(await info.info('server'))?.[1]);
+await info.quit();
+const others = async () => ({ server: (await sampleProcess(sim.pid)).cpuMs, redis: (await sampleProcess(redisPid)).cpuMs, self: process.cpuUsage() });
 let stopped = false;
 try {
   const vapiBefore = await vapiCalls(rig.worker.http);
+  const before = await others();
   const run = await rig.download(sim.items);
+  const after = await others();
   await new Promise((r) => setTimeout(r, 500));
   monitor.kill();
   const vapiAfter = await vapiCalls(rig.worker.http);
   await rig.stop();
   stopped = true;
   console.log(`${values.server}, ${count} × 64 KiB, prepare poll ${values['poll-ms']} ms: ${(count / (run.ms / 1000)).toFixed(0)} items/s, worker CPU ${(run.workerCpuMs / count).toFixed(2)} ms/item`);
+  const self = process.cpuUsage(before.self);
+  console.log(
+    `meanwhile, CPU ms/item: server ${((after.server - before.server) / count).toFixed(2)}, redis-server ${((after.redis - before.redis) / count).toFixed(2)}, ` +
+      `this process (producer) ${((self.user + self.system) / 1000 / count).toFixed(2)}`,
+  );
   const vapi = Object.entries(vapiAfter)
     .map(([op, n]) => [op, n - (vapiBefore[op] ?? 0)] as const)
     .sort((a, b) => b[1] - a[1]);

@@ -1,4 +1,4 @@
-// node bench/experiments/memory-flags.ts [--server sim-http] [--size 1024] [--rounds 2] [--variants a,b] [--worker-start npm-start|bin|dist]
+// node bench/experiments/memory-flags.ts [--server sim-http] [--size 1024] [--rounds 2] [--variants a,b] [--worker-start dist|npm-start|bin]
 // The worker's peak RSS (and speed) for one large download under different V8 settings, each in a
 // fresh worker process: does the memory above idle come from garbage waiting for collection?
 // (`production` is WORKER_NODE_FLAGS, what npm start and the Docker image run; `node-default` none.)
@@ -26,7 +26,7 @@ const { values } = parseArgs({
     size: { type: 'string', default: '1024' },
     rounds: { type: 'string', default: '2' },
     variants: { type: 'string', default: 'node-default,production,semi-4m' },
-    // Which script runs (`dist` needs `npm run build`); the variant's flags replace the mode's own.
+    // Which script runs (`dist` needs `npm run build` first); the variant's flags replace the worker's own.
     'worker-start': { type: 'string', default: DEFAULT_WORKER_START },
   },
 });
@@ -43,7 +43,8 @@ try {
     for (const n of [...names.slice(round % names.length), ...names.slice(0, round % names.length)]) {
       const root = path.join(scratch, `cldl-${n}-${round}`);
       await syncDisk();
-      const rig = await CldlRig.start({ server: sim, root, mode, nodeFlags: VARIANTS[n] });
+      // CLDL_NODE_FLAGS: the worker would otherwise add its own flags to the variant's.
+      const rig = await CldlRig.start({ server: sim, root, mode, nodeFlags: VARIANTS[n], env: { CLDL_NODE_FLAGS: VARIANTS[n]!.join(' ') } });
       try {
         const idle = (await rig.worker.sample()).peakRss;
         const run = await rig.download([sim.items[0]!]);

@@ -17,6 +17,7 @@ export interface RigOptions {
   mode: WorkerStartMode;
   config?: Record<string, unknown> | undefined;
   nodeFlags?: readonly string[] | undefined;
+  env?: Record<string, string> | undefined;
   cpuProfile?: string | undefined;
   cores?: string | undefined;
 }
@@ -66,6 +67,7 @@ export class CldlRig {
         mode: o.mode,
         config: o.config,
         nodeFlags: o.nodeFlags,
+        env: o.env,
         cpuProfile: o.cpuProfile,
         cores: o.cores,
       });

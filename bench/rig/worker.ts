@@ -7,43 +7,45 @@ import type { BenchServer } from './server.ts';
 const REPO = path.resolve(import.meta.dirname, '..', '..');
 
 /**
- * How the bench starts `cldl worker`, the way a user does:
- * - `npm-start`: what `npm start` runs (the `start` script of package.json: Node, its flags, then
- *   `src/cli/main.ts worker`), read from package.json so the two cannot drift apart.
- * - `bin`: `node src/cli/main.ts worker` with no Node flags, as systemd or a shell starts the
- *   package's bin: whatever V8 settings the worker runs with, it must apply itself.
- * - `dist`: `node dist/cli/main.js worker`, the built bin as the package installs it (run.ts
- *   builds it first). It loads compiled JavaScript instead of type-stripping `src/`, and idles
- *   about 17 MiB lower (bench/experiments/memory-flags.ts, vcsim, 512 MiB: 100 vs 128 MiB idle,
- *   151 vs 168 MiB peak, both with --max-semi-space-size=1).
+ * How the bench starts `cldl worker`, the way a user does. The worker applies its own Node flags
+ * (src/cli/reexec-with-node-flags.ts: it re-executes itself in place, same PID, when Node was not
+ * given them), so every mode starts plain `node`:
+ * - `dist` (default): `node dist/cli/main.js worker`, the package's bin as it installs (run.ts
+ *   builds it first, so it is never a stale dist/).
+ * - `npm-start`: what `npm start` runs, read from the `start` script of package.json so the two
+ *   cannot drift apart (today `exec node dist/cli/main.js worker` after a build: the same as `dist`).
+ * - `bin`: `node src/cli/main.ts worker`, the sources type-stripped at start, which costs memory
+ *   (bench/experiments/memory-flags.ts, vcsim, 512 MiB, --max-semi-space-size=1 in both: idle 100
+ *   MiB from dist/ vs 128 from the sources, peak 151 vs 168).
  *
- * SWITCH (branch bin-flags): until the bin applies its own V8 flags, `bin` and `dist` measure a
- * worker without them (the issue saw 197–205 MiB for 1 GiB that way; 215 here), so the default
- * is `npm-start`. Once bin-flags is merged, make `dist` the default here (or `bin` to stay on the
- * sources): the memory targets are then measured on the command users run. `--worker-start` or
- * CLDL_BENCH_WORKER_START choose per run.
+ * Until branch bin-flags was merged (c92eb4d), the default was `npm-start`, then
+ * `node --max-semi-space-size=1 src/cli/main.ts worker`: the only way the worker got its flag.
  */
-export type WorkerStartMode = 'npm-start' | 'bin' | 'dist';
-export const WORKER_START_MODES: readonly WorkerStartMode[] = ['npm-start', 'bin', 'dist'];
-export const DEFAULT_WORKER_START: WorkerStartMode = 'npm-start';
+export type WorkerStartMode = 'dist' | 'npm-start' | 'bin';
+export const WORKER_START_MODES: readonly WorkerStartMode[] = ['dist', 'npm-start', 'bin'];
+export const DEFAULT_WORKER_START: WorkerStartMode = 'dist';
 
-/** The Node flags and script of a start mode. */
-export function workerCommand(mode: WorkerStartMode): { nodeFlags: string[]; script: string } {
+/** The Node flags and script of a start mode, and whether it runs the build's output. */
+export function workerCommand(mode: WorkerStartMode): { nodeFlags: string[]; script: string; built: boolean } {
+  const dist = path.join(REPO, 'dist', 'cli', 'main.js');
   switch (mode) {
     case 'npm-start': {
       const start = (JSON.parse(readFileSync(path.join(REPO, 'package.json'), 'utf8')) as { scripts: Record<string, string> }).scripts.start ?? '';
-      const m = /^node((?:\s+--\S+)*)\s+(\S+\.ts)\s+worker$/.exec(start.trim());
-      if (!m) throw new Error(`package.json's start script is not "node [--flags] SCRIPT worker": ${start}`);
-      return { nodeFlags: m[1]!.trim().split(/\s+/).filter(Boolean), script: path.join(REPO, m[2]!) };
+      const m = /^(?:exec\s+)?node((?:\s+--\S+)*)\s+(\S+\.[jt]s)\s+worker$/.exec(start.trim());
+      if (!m) throw new Error(`package.json's start script is not "[exec] node [--flags] SCRIPT worker": ${start}`);
+      const script = path.join(REPO, m[2]!);
+      return { nodeFlags: m[1]!.trim().split(/\s+/).filter(Boolean), script, built: script.startsWith(path.join(REPO, 'dist') + path.sep) };
     }
     case 'bin':
-      return { nodeFlags: [], script: path.join(REPO, 'src', 'cli', 'main.ts') };
-    case 'dist': {
-      const script = path.join(REPO, 'dist', 'cli', 'main.js');
-      if (!existsSync(script)) throw new Error(`${script} does not exist: npm run build`);
-      return { nodeFlags: [], script };
-    }
+      return { nodeFlags: [], script: path.join(REPO, 'src', 'cli', 'main.ts'), built: false };
+    case 'dist':
+      return { nodeFlags: [], script: dist, built: true };
   }
+}
+
+/** Fails when a built mode's script is missing (run.ts builds first). */
+function assertExists(script: string): void {
+  if (!existsSync(script)) throw new Error(`${script} does not exist: npm run build`);
 }
 
 export interface BenchWorker {
@@ -67,8 +69,13 @@ export interface WorkerStart {
   mode: WorkerStartMode;
   /** Settings beyond the defaults of config/default.json, in its shape (e.g. `{ prepare: { pollMs: 50 } }`). */
   config?: Record<string, unknown> | undefined;
-  /** Replace the mode's Node flags (experiments). */
+  /**
+   * Node flags on the command line (experiments). The worker adds its own flags unless told
+   * otherwise: pass CLDL_NODE_FLAGS in `env` (empty for none) to replace them.
+   */
   nodeFlags?: readonly string[] | undefined;
+  /** More environment for the worker (CLDL_NODE_FLAGS, say); the bench's own cldl variables never reach it. */
+  env?: Record<string, string> | undefined;
   /** Write a V8 CPU profile of the whole process life here (a .cpuprofile path). */
   cpuProfile?: string | undefined;
   cores?: string | undefined;
@@ -93,10 +100,11 @@ export async function startBenchWorker(o: WorkerStart): Promise<BenchWorker> {
   );
   await writeFile(o.configFile, `${JSON.stringify(config, null, 2)}\n`, { mode: 0o600 });
   const { nodeFlags, script } = workerCommand(o.mode);
+  assertExists(script);
   const profile = o.cpuProfile ? ['--cpu-prof', `--cpu-prof-dir=${path.dirname(o.cpuProfile)}`, `--cpu-prof-name=${path.basename(o.cpuProfile)}`] : [];
   const nodeArgs = [...(o.nodeFlags ?? nodeFlags), ...profile];
   const baseEnv = Object.fromEntries(Object.entries(process.env).filter(([k]) => !/^(CLDL_|VCENTER_|REDIS_URL$|NODE_OPTIONS$)/.test(k)));
-  const proc = spawnJsonProcess(script, { nodeArgs, args: ['worker'], baseEnv, env: { CLDL_CONFIG: o.configFile }, cwd: path.dirname(o.configFile), cores: o.cores });
+  const proc = spawnJsonProcess(script, { nodeArgs, args: ['worker'], baseEnv, env: { ...o.env, CLDL_CONFIG: o.configFile }, cwd: path.dirname(o.configFile), cores: o.cores });
   const ready = await proc.waitFor((l) => l.msg === 'cldl worker ready', 60_000);
   return {
     process: proc,

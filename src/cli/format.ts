@@ -1,19 +1,7 @@
+import { formatBytes, formatRate } from '../human-units.ts';
 import type { DownloadProgress, DownloadStatus } from '../orchestrator/index.ts';
 
-export function formatBytes(n: number): string {
-  const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];
-  let v = n;
-  let i = 0;
-  while (v >= 1024 && i < units.length - 1) {
-    v /= 1024;
-    i++;
-  }
-  return `${i === 0 ? v : v.toFixed(1)} ${units[i]}`;
-}
-
-export function formatRate(bytesPerSecond: number): string {
-  return `${(bytesPerSecond / 1e6).toFixed(1)} MB/s`;
-}
+export { formatBytes, formatRate };
 
 export function formatProgress(p: DownloadProgress): string {
   return `${String(p.percent).padStart(3)}%  ${formatBytes(p.bytesDone)} / ${formatBytes(p.bytesTotal)}  ${formatRate(p.bytesPerSecond)}  files ${p.filesDone}/${p.filesTotal}`;

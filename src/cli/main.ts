@@ -8,6 +8,7 @@ import { registerCancel } from './commands/cancel.ts';
 import { registerDemo } from './commands/demo.ts';
 import { registerEnqueue } from './commands/enqueue.ts';
 import { registerList } from './commands/list.ts';
+import { registerMirror } from './commands/mirror.ts';
 import { registerSessions } from './commands/sessions.ts';
 import { registerSimulator } from './commands/simulator.ts';
 import { registerStatus } from './commands/status.ts';
@@ -30,6 +31,7 @@ export function buildProgram(): Command {
   registerStatus(program);
   registerCancel(program);
   registerList(program);
+  registerMirror(program);
   registerSessions(program);
   registerSimulator(program);
   registerDemo(program);

@@ -20,18 +20,23 @@ export class ProgressDisplay {
   }
 
   update(label: string, p: DownloadProgress, state?: string): void {
+    this.show(label, p.percent, `${formatProgress(p)}${state ? `  ${state}` : ''}`);
+  }
+
+  /** One progress line: `percent` for the bar, `text` after it. */
+  show(label: string, percent: number, text: string): void {
     if (this.#tty) {
-      const filled = Math.round((p.percent / 100) * WIDTH);
+      const filled = Math.round((percent / 100) * WIDTH);
       const bar = `[${'#'.repeat(filled)}${'.'.repeat(WIDTH - filled)}]`;
-      this.#out.write(`\r\x1b[2K${label} ${bar} ${formatProgress(p)}${state ? `  ${state}` : ''}`);
+      this.#out.write(`\r\x1b[2K${label} ${bar} ${text}`);
       this.#drawn = true;
       return;
     }
     const now = Date.now();
-    if (p.percent === this.#lastPercent || (now - this.#lastLine < 2000 && p.percent - this.#lastPercent < 10 && p.percent !== 100)) return;
+    if (percent === this.#lastPercent || (now - this.#lastLine < 2000 && percent - this.#lastPercent < 10 && percent !== 100)) return;
     this.#lastLine = now;
-    this.#lastPercent = p.percent;
-    this.#out.write(`${label} ${formatProgress(p)}${state ? `  ${state}` : ''}\n`);
+    this.#lastPercent = percent;
+    this.#out.write(`${label} ${text}\n`);
   }
 
   /** Ends the bar's line so what follows starts on a fresh one. */

@@ -50,6 +50,7 @@ export const vcenterSchema = z
     retry: z.strictObject({ attempts: count.default(4), baseMs: ms.default(250), maxMs: ms.default(4000) }).default({ attempts: 4, baseMs: 250, maxMs: 4000 }),
     apiSessionKeepAliveMs: ms.default(300_000),
     maxResponseBytes: count.default(8 * 1024 * 1024),
+    maxBytesPerSecond: z.int({ error: 'expected a whole number of bytes per second' }).min(1024, { error: 'expected at least 1024 bytes per second' }).optional(),
   })
   .refine((v) => v.password !== undefined || v.passwordFile !== undefined, {
     error: 'expected a password or a passwordFile (VCENTER_PASSWORD or VCENTER_PASSWORD_FILE)',
@@ -91,6 +92,24 @@ export const configSchema = z.strictObject({
   jobs: z
     .strictObject({ attempts: count.default(5), backoffMs: ms.default(5000), retentionSeconds: count.default(604_800) })
     .default({ attempts: 5, backoffMs: 5000, retentionSeconds: 604_800 }),
+  mirrors: z
+    .array(
+      z
+        .strictObject({
+          name: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/, { error: 'expected a schedule name: letters, digits, . _ -' }),
+          vcenter: z.string().optional(),
+          library: z.string().min(1, { error: 'expected a library name or id' }),
+          destination: z.string().min(1, { error: 'expected a directory under the download root' }),
+          items: z.string().min(1).optional(),
+          prune: z.boolean({ error: 'expected true or false' }).default(false),
+          maxBytesPerSecond: z.int().min(1024, { error: 'expected at least 1024 bytes per second' }).optional(),
+          every: ms.min(60_000, { error: 'expected every: a whole number of milliseconds, at least 60000' }).optional(),
+          cron: z.string().min(1, { error: 'expected a cron pattern such as "0 2 * * *"' }).optional(),
+        })
+        .refine((m) => (m.every === undefined) !== (m.cron === undefined), { error: 'expected exactly one of every (milliseconds) or cron', path: ['every'] }),
+    )
+    .default([])
+    .refine((list) => new Set(list.map((m) => m.name)).size === list.length, { error: 'expected each mirror schedule to have a name of its own' }),
   transfer: z
     .strictObject({
       attempts: count.default(8),

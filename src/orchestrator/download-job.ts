@@ -1,10 +1,12 @@
 import type { EventEmitter } from 'node:events';
 import type { Logger } from 'pino';
 import { DestinationDir } from '../transfer/index.ts';
-import type { LibraryItemInfo, PreparedFileInfo, VCenterClient } from '../vsphere/index.ts';
+import type { LibraryItemFileInfo, LibraryItemInfo, PreparedFileInfo, VCenterClient } from '../vsphere/index.ts';
+import { DownloadRecord } from './download-record.ts';
 import { parseDownloadRequest, type DownloadRequest } from './download-request.ts';
 import { DestinationBusyError, DownloadCanceledError, InvalidRequestError, LockLostError } from './errors.ts';
 import type { OrchestratorEvents } from './events.ts';
+import type { BudgetRegistry } from './bandwidth-budget.ts';
 import type { FileHolds } from './file-holds.ts';
 import { planFiles, type PlannedFile } from './file-plan.ts';
 import { FileTransfers, type TransferOptions } from './file-transfers.ts';
@@ -13,7 +15,7 @@ import type { HeartbeatTarget, KeepAlive } from './keep-alive.ts';
 import type { Limits } from './limits.ts';
 import { ProgressTracker } from './progress-tracker.ts';
 import { SessionLease } from './session-lease.ts';
-import type { DownloadResult, DownloadStateStore, DownloadStatus } from './state.ts';
+import { progressFields, type DownloadResult, type DownloadStateStore, type DownloadStatus, type RecordFields, type SessionIndexChange } from './state.ts';
 import type { VCenterRegistry } from './vcenter-registry.ts';
 
 /** The slice of a BullMQ Job that a download needs (a narrow seam: tests can pass a plain object). */
@@ -38,6 +40,7 @@ export interface DownloadJobDeps {
   vcenters: VCenterRegistry;
   keepAlive: KeepAlive;
   holds: FileHolds;
+  budgets: BudgetRegistry;
   limits: Limits;
   downloadRoot: string;
   workerId: string;
@@ -45,6 +48,13 @@ export interface DownloadJobDeps {
   logger: Logger;
   events: EventEmitter<OrchestratorEvents>;
 }
+
+/**
+ * When a download's session gets its first keep-alive. The session was just created (or just read
+ * and found ACTIVE, its expiry known: then no later than a third of the time it has left), so a
+ * download that ends sooner never beats: a small one is spared a keep_alive and a get.
+ */
+const FIRST_BEAT_MS = 1_000;
 
 /** What an attempt knows once it has begun; fixed for the attempt. */
 interface Attempt {
@@ -69,6 +79,7 @@ export class DownloadJob {
   readonly #cancel = new AbortController();
   readonly #signal: AbortSignal;
   readonly #tracker = new ProgressTracker();
+  readonly #record: DownloadRecord;
   #log: Logger;
   #attempt: Attempt | undefined;
   /** Final paths this download holds (file-holds.ts) while it writes them. */
@@ -78,6 +89,10 @@ export class DownloadJob {
   /** True once discarded bytes mean nothing an earlier attempt did counts any more. */
   #startedOver = false;
   #reportedBytes = 0;
+  /** Whether BullMQ was told any progress: then it hears the last one too. */
+  #progressReported = false;
+  /** The session the download completed in, deleted: its outcome's write drops it from the index. */
+  #deletedSession: SessionIndexChange | undefined;
   #started = Date.now();
 
   constructor(job: JobHandle, deps: DownloadJobDeps, signal: AbortSignal) {
@@ -86,6 +101,7 @@ export class DownloadJob {
     this.#deps = deps;
     this.#log = deps.logger.child({ downloadId: this.key, attempt: job.attemptsMade + 1 });
     this.#signal = AbortSignal.any([signal, this.#cancel.signal]);
+    this.#record = new DownloadRecord(deps.store, this.key, () => this.abort(new DownloadCanceledError('the download was canceled')));
   }
 
   get signal(): AbortSignal {
@@ -111,27 +127,56 @@ export class DownloadJob {
     this.#cancel.abort(error);
   }
 
+  /**
+   * What the outcome's write carries besides its own fields: what this attempt staged and did not
+   * write yet (its attempt number, its state), and, when it completed, its last progress.
+   */
+  outcomeFields(completed: boolean): RecordFields {
+    const staged = this.#record.takeStaged();
+    if (!completed) return staged;
+    const { progress, files } = this.#tracker.snapshot();
+    return { ...staged, ...progressFields(progress, files) };
+  }
+
+  /** The session a completed download deleted, for its outcome's write to drop from the session index. */
+  get deletedSession(): SessionIndexChange | undefined {
+    return this.#deletedSession;
+  }
+
   async run(): Promise<DownloadResult> {
     this.#started = Date.now();
     const attempt = await this.#begin();
     const { vc, request } = attempt;
     const release = vc.hold();
     try {
-      const dir = await DestinationDir.open(this.#deps.downloadRoot, request.destination);
+      // The directory and the item do not depend on each other: both at once. Should the item fail
+      // first, its error is the one reported.
+      const opening = DestinationDir.open(this.#deps.downloadRoot, request.destination);
+      opening.catch(() => undefined);
       const item = await resolveItem(vc, request.libraryItemId, {
         ...this.#deps.options.sync,
         signal: this.#signal,
         onSyncing: async () => {
-          await this.#deps.store.setState(this.key, 'syncing');
+          await this.#record.write({ state: 'syncing' });
           this.#log.info('library item is not cached; asking vCenter to synchronise it');
         },
       });
+      const dir = await opening;
       return await this.#deps.limits.sessions(vc.name).add(() => this.#withSession(attempt, dir, item), { signal: this.#signal });
     } finally {
       release();
-      // A lost lock means the same download runs elsewhere now, under the same holds.
-      if (!(this.#signal.reason instanceof LockLostError)) await this.#deps.holds.release(this.key, this.#held).catch(() => undefined);
+      await this.#releaseHolds().catch(() => undefined);
     }
+  }
+
+  /**
+   * Lets go of the final paths: once they are committed (nothing writes them any more), or when the
+   * attempt ends. Not after a lost lock: the same download runs elsewhere now, under the same holds.
+   */
+  async #releaseHolds(): Promise<void> {
+    const held = this.#held;
+    this.#held = [];
+    if (!(this.#signal.reason instanceof LockLostError)) await this.#deps.holds.release(this.key, held);
   }
 
   /** Closes every open part (kept on disk for a later resume). */
@@ -167,16 +212,16 @@ export class DownloadJob {
     if (!status || !vc) throw new InvalidRequestError('vcenter', `${JSON.stringify(request.vcenter)} is not configured on this worker`);
     this.#log = this.#log.child({ vcenter: vc.name, item: request.libraryItemId });
     this.#contentVersion = status.contentVersion;
-    const lease = new SessionLease({ key: this.key, libraryItemId: request.libraryItemId, vc, store, signal: this.#signal, log: this.#log });
+    const lease = new SessionLease({ key: this.key, libraryItemId: request.libraryItemId, vc, store, record: this.#record, signal: this.#signal, log: this.#log });
     const files = new FileTransfers({
       lease,
       limits: this.#deps.limits,
       filesPerJob: this.#deps.options.filesPerJob,
       transfer: this.#deps.options.transfer,
+      throttle: this.#deps.budgets.forDownload(this.key, request),
       tracker: this.#tracker,
       events: this.#deps.events,
       log: () => this.#log,
-      onVerified: (verified) => store.update(this.key, { verified: JSON.stringify(verified) }),
     });
     this.#attempt = { request, status, vc, lease, files };
     if (status.cancelRequested) {
@@ -184,27 +229,39 @@ export class DownloadJob {
       lease.adopt(status);
       throw new DownloadCanceledError('the download was canceled before this attempt started');
     }
-    await store.update(this.key, { attempt: this.#job.attemptsMade + 1, worker: this.#deps.workerId, startedAt: new Date().toISOString(), lastError: undefined });
+    // Written with the next write that cannot wait (see download-record.ts).
+    this.#record.stage({ attempt: this.#job.attemptsMade + 1, worker: this.#deps.workerId, startedAt: new Date().toISOString(), lastError: undefined });
     return this.#attempt;
   }
 
   /** Inside one per-vCenter session slot: the session's life, renewed when it expires mid-way. */
   async #withSession(a: Attempt, dir: DestinationDir, item: LibraryItemInfo): Promise<DownloadResult> {
-    const { store, keepAlive, events } = this.#deps;
-    await store.setState(this.key, 'creating');
-    const how = await a.lease.acquire(a.status);
+    const { keepAlive, events } = this.#deps;
+    // The item's own file listing needs no session: it is asked while the session is made.
+    let itemFiles: Promise<LibraryItemFileInfo[]> | undefined = a.vc.items.listFiles(item.id, this.#signal);
+    itemFiles.catch(() => undefined);
+    this.#record.stage({ state: 'creating' });
+    const { how, versionRecorded } = await a.lease.acquire(a.status, item.contentVersion);
+    if (versionRecorded) this.#contentVersion = a.lease.contentVersion;
     this.#onSession(a, how === 'reused' ? 'resuming in the download session of an earlier attempt' : 'download session created');
     await this.#checkContentVersion(a);
     const target = this.#heartbeatTarget(a);
-    const untrack = keepAlive.track(target, a.lease.initialProgress);
+    const untrack = keepAlive.track(target, { progress: a.lease.initialProgress, firstBeatInMs: FIRST_BEAT_MS, expiresAt: a.lease.expiresAt });
     try {
       for (let renewals = 0; ; renewals++) {
         try {
-          const { plan, prepared } = await this.#prepare(a, dir, item);
-          await store.setState(this.key, 'transferring');
+          const { plan, prepared } = await this.#prepare(a, dir, item, itemFiles ?? a.vc.items.listFiles(item.id, a.lease.signal));
+          itemFiles = undefined; // a renewed session's item may have changed: it is asked again
           await a.files.transferAll(plan, prepared, dir, a.lease.signal);
-          await store.setState(this.key, 'verifying');
-          await a.files.commit(plan, a.request.overwrite);
+          // Before any rename: a later attempt finds which files are done and their results, even if
+          // this one dies between two renames.
+          const { progress, files } = this.#tracker.snapshot();
+          await this.#record.saveProgress(progress, files, { state: 'verifying', verified: JSON.stringify(a.files.results()) });
+          this.#signal.throwIfAborted();
+          // Every file is verified: vCenter hears 100 while the names are given and made durable.
+          const lastBeat = keepAlive.lastBeat(target);
+          await a.files.commit(plan, dir, a.request.overwrite);
+          await Promise.all([lastBeat, this.#releaseHolds()]);
           break;
         } catch (err) {
           const lost = await a.lease.asLost(err);
@@ -214,13 +271,12 @@ export class DownloadJob {
           await a.lease.renew();
           this.#onSession(a, 'download session created');
           await this.#checkContentVersion(a);
-          keepAlive.track(target, 0);
+          keepAlive.track(target, { firstBeatInMs: FIRST_BEAT_MS });
         }
       }
-      await keepAlive.beatNow(target).catch(() => undefined); // report 100 to vCenter
-      await this.#report();
+      await this.#lastReport();
       const sessionId = a.lease.id() ?? '';
-      await a.lease.finish();
+      this.#deletedSession = await a.lease.finish();
       const files = a.files.results();
       return { sessionId, files, totalBytes: files.reduce((sum, f) => sum + f.size, 0), durationMs: Date.now() - this.#started };
     } finally {
@@ -229,26 +285,53 @@ export class DownloadJob {
   }
 
   /** Which files, where, and prepared for download by vCenter. */
-  async #prepare(a: Attempt, dir: DestinationDir, item: LibraryItemInfo): Promise<{ plan: PlannedFile[]; prepared: Map<string, PreparedFileInfo> }> {
-    await this.#deps.store.setState(this.key, 'preparing');
-    const [listed, itemFiles] = await Promise.all([a.lease.files(), a.vc.items.listFiles(item.id, a.lease.signal)]);
+  async #prepare(
+    a: Attempt,
+    dir: DestinationDir,
+    item: LibraryItemInfo,
+    itemListing: Promise<LibraryItemFileInfo[]>,
+  ): Promise<{ plan: PlannedFile[]; prepared: Map<string, PreparedFileInfo> }> {
+    const [listed, itemFiles] = await Promise.all([a.lease.files(), itemListing]);
     const previous = this.#startedOver ? [] : a.status.files;
     const plan = await planFiles({ owner: this.key, request: a.request, item, dir, listed, itemFiles, previous });
-    const busy = await this.#deps.holds.take(this.key, plan.map((f) => f.finalPath));
-    if (busy) throw new DestinationBusyError(busy.path, busy.holder);
-    this.#held = plan.map((f) => f.finalPath);
     const committed = new Set(plan.filter((f) => f.committed).map((f) => f.name));
     a.files.adopt((this.#startedOver ? [] : (a.status.verified ?? [])).filter((r) => committed.has(r.name)));
     for (const f of plan) {
       this.#tracker.file(f.name, f.size);
       if (f.committed) this.#tracker.setStatus(f.name, 'done');
     }
-    // Recorded before any part exists, so that a cancel or a failure in any later attempt finds them
-    // all. Not as progress: bytes resumed from disk are counted only when their part is opened.
-    await this.#deps.store.update(this.key, { plannedFiles: JSON.stringify(plan.map((f) => f.name)) });
     const pending = plan.filter((f) => !f.committed && !a.files.verified(f.name));
-    const prepared = await a.lease.prepare(pending.map((f) => f.listed), this.#deps.options.prepare);
-    return { plan, prepared: new Map(prepared.map((p) => [p.name, p])) };
+    // While vCenter prepares, the files are held and recorded (both before any part exists). Files
+    // another download holds end the wait: this one is requeued.
+    const busy = new AbortController();
+    const holding = this.#hold(plan).catch((err: unknown) => {
+      busy.abort(err);
+      throw err;
+    });
+    const [held, prepared] = await Promise.allSettled([holding, a.lease.prepare(pending.map((f) => f.listed), this.#deps.options.prepare, busy.signal)]);
+    if (held.status === 'rejected') throw held.reason;
+    if (prepared.status === 'rejected') throw prepared.reason;
+    this.#record.stage({ state: 'transferring' });
+    return { plan, prepared: new Map(prepared.value.map((p) => [p.name, p])) };
+  }
+
+  /**
+   * Holds the plan's final paths, and records its files: a cancel or a failure in any later attempt
+   * finds them all (recorded apart from progress: bytes resumed from disk are counted only when
+   * their part is opened). Both sent at once, one wait; a download that finds its files held
+   * records them all the same, which does no harm: it is requeued at once.
+   */
+  async #hold(plan: readonly PlannedFile[]): Promise<void> {
+    const paths = plan.map((f) => f.finalPath);
+    const [taken, recorded] = await Promise.allSettled([
+      this.#deps.holds.take(this.key, paths),
+      this.#record.write({ state: 'preparing', plannedFiles: JSON.stringify(plan.map((f) => f.name)) }),
+    ]);
+    if (taken.status === 'rejected') throw taken.reason;
+    const busy = taken.value;
+    if (busy) throw new DestinationBusyError(busy.path, busy.holder);
+    this.#held = paths; // released when the attempt ends, whatever happens next
+    if (recorded.status === 'rejected') throw recorded.reason;
   }
 
   /**
@@ -265,7 +348,7 @@ export class DownloadJob {
       this.#startedOver = true;
     }
     this.#contentVersion = version;
-    await this.#deps.store.update(this.key, { contentVersion: version });
+    await this.#record.write({ contentVersion: version });
   }
 
   #onSession(a: Attempt, message: string): void {
@@ -290,14 +373,25 @@ export class DownloadJob {
   /** Progress to BullMQ and Redis; reads back the cancel flag (a pub/sub notice may have been missed). */
   async #report(): Promise<void> {
     const { progress, files } = this.#tracker.snapshot();
-    const delta = progress.bytesDone - this.#reportedBytes;
-    this.#reportedBytes = progress.bytesDone;
+    this.#countBytes(progress.bytesDone);
+    this.#progressReported = true;
+    await Promise.all([this.#job.updateProgress(progress), this.#record.saveProgress(progress, files), this.#deps.holds.refresh(this.key, this.#held)]);
+  }
+
+  /**
+   * The last progress, once every file is committed: to BullMQ only if it heard some before (a
+   * download over within one report interval never updates its job's progress); to Redis with the
+   * outcome (`outcomeFields`).
+   */
+  async #lastReport(): Promise<void> {
+    const { progress } = this.#tracker.snapshot();
+    this.#countBytes(progress.bytesDone);
+    if (this.#progressReported) await this.#job.updateProgress(progress);
+  }
+
+  #countBytes(done: number): void {
+    const delta = done - this.#reportedBytes;
+    this.#reportedBytes = done;
     if (delta > 0) this.#deps.events.emit('bytes', delta);
-    const [, saved] = await Promise.all([
-      this.#job.updateProgress(progress),
-      this.#deps.store.saveProgress(this.key, progress, files),
-      this.#deps.holds.refresh(this.key, this.#held),
-    ]);
-    if (saved.cancelRequested) this.abort(new DownloadCanceledError('the download was canceled'));
   }
 }

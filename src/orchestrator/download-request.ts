@@ -13,6 +13,10 @@ export interface DownloadRequest {
   files?: string[] | undefined;
   /** Replace files that already exist at the destination. */
   overwrite: boolean;
+  /** A cap on this download's bytes per second (shared with its `bandwidthGroup`, over every worker). */
+  maxBytesPerSecond?: number | undefined;
+  /** Downloads that share one `maxBytesPerSecond` budget (a mirror run's items do). */
+  bandwidthGroup?: string | undefined;
 }
 
 const NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
@@ -25,6 +29,8 @@ const schema = z.strictObject({
   destination: z.string().min(1, 'must not be empty').max(1024, 'must be at most 1024 characters'),
   files: z.array(z.string().max(255, 'must be at most 255 characters')).min(1, 'must list at least one file when given').max(10_000).optional(),
   overwrite: z.boolean().optional(),
+  maxBytesPerSecond: z.int().min(1024, 'must be at least 1024 bytes per second').optional(),
+  bandwidthGroup: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$/, 'must be 1–128 characters: letters, digits, . _ : -').optional(),
 });
 
 export interface ParseOptions {
@@ -38,21 +44,8 @@ export interface ParseOptions {
  * `overwrite` must not silently mean "no".
  */
 export function parseDownloadRequest(input: unknown, options: ParseOptions = {}): DownloadRequest {
-  if (input === null || typeof input !== 'object' || Array.isArray(input)) {
-    throw new InvalidRequestError('request', `must be a JSON object, got ${input === null ? 'null' : Array.isArray(input) ? 'an array' : typeof input}`);
-  }
-  const parsed = schema.safeParse(input);
-  if (!parsed.success) {
-    const issue = parsed.error.issues[0]!;
-    const field = issue.code === 'unrecognized_keys' ? issue.keys[0]! : issue.path.map(String).join('.') || 'request';
-    const message = issue.code === 'unrecognized_keys' ? 'is not a known field' : issue.code === 'invalid_type' ? describeType(issue, input) : issue.message;
-    throw new InvalidRequestError(field, message);
-  }
-  const r = parsed.data;
-  const vcenter = r.vcenter ?? 'default';
-  if (options.vcenters && !options.vcenters.includes(vcenter)) {
-    throw new InvalidRequestError('vcenter', `${JSON.stringify(vcenter)} is not a configured vCenter (known: ${options.vcenters.join(', ') || 'none'})`);
-  }
+  const r = parseStrictly(schema, input);
+  const vcenter = knownVCenter(r.vcenter, options);
   const problem = DestinationDir.problem(r.destination);
   if (problem) throw new InvalidRequestError('destination', `${JSON.stringify(r.destination)} is not allowed: ${problem}`);
   if (r.files) {
@@ -63,15 +56,43 @@ export function parseDownloadRequest(input: unknown, options: ParseOptions = {})
     const dup = r.files.find((f, i) => r.files!.indexOf(f) !== i);
     if (dup !== undefined) throw new InvalidRequestError('files', `lists ${JSON.stringify(dup)} twice`);
   }
+  if (r.bandwidthGroup !== undefined && r.maxBytesPerSecond === undefined) throw new InvalidRequestError('bandwidthGroup', 'needs maxBytesPerSecond: a group shares a cap');
   const request: DownloadRequest = { vcenter, libraryItemId: r.libraryItemId, destination: r.destination, overwrite: r.overwrite ?? false };
   if (r.files) request.files = r.files;
+  if (r.maxBytesPerSecond !== undefined) request.maxBytesPerSecond = r.maxBytesPerSecond;
+  if (r.bandwidthGroup !== undefined) request.bandwidthGroup = r.bandwidthGroup;
   return request;
 }
 
-/** Job ids become Redis keys and BullMQ ids; BullMQ refuses integer-looking ones. */
+/**
+ * `input` through a strict zod schema, or an InvalidRequestError naming the first bad field (a
+ * field the schema does not know included). For every request cldl takes: downloads and mirrors.
+ */
+export function parseStrictly<T>(schema: z.ZodType<T>, input: unknown): T {
+  if (input === null || typeof input !== 'object' || Array.isArray(input)) {
+    throw new InvalidRequestError('request', `must be a JSON object, got ${input === null ? 'null' : Array.isArray(input) ? 'an array' : typeof input}`);
+  }
+  const parsed = schema.safeParse(input);
+  if (parsed.success) return parsed.data;
+  const issue = parsed.error.issues[0]!;
+  const field = issue.code === 'unrecognized_keys' ? issue.keys[0]! : issue.path.map(String).join('.') || 'request';
+  const message = issue.code === 'unrecognized_keys' ? 'is not a known field' : issue.code === 'invalid_type' ? describeType(issue, input) : issue.message;
+  throw new InvalidRequestError(field, message);
+}
+
+/** The vCenter a request names (`default` when it names none), if it is one of `options.vcenters`. */
+export function knownVCenter(vcenter: string | undefined, options: ParseOptions): string {
+  const name = vcenter ?? 'default';
+  if (options.vcenters && !options.vcenters.includes(name)) {
+    throw new InvalidRequestError('vcenter', `${JSON.stringify(name)} is not a configured vCenter (known: ${options.vcenters.join(', ') || 'none'})`);
+  }
+  return name;
+}
+
+/** Job ids become Redis keys and BullMQ ids; BullMQ refuses integer-looking ones, and a ':'. */
 export function parseDownloadId(id: unknown): string {
-  if (typeof id !== 'string' || !/^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$/.test(id)) {
-    throw new InvalidRequestError('id', 'must be 1–128 characters: letters, digits, . _ : -, starting with a letter or digit');
+  if (typeof id !== 'string' || !/^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/.test(id)) {
+    throw new InvalidRequestError('id', 'must be 1–128 characters: letters, digits, . _ -, starting with a letter or digit');
   }
   if (/^\d+$/.test(id)) throw new InvalidRequestError('id', 'must not be a plain integer (BullMQ reserves those)');
   return id;

@@ -4,7 +4,7 @@ import { constants } from 'node:fs';
 import { EventEmitter } from 'node:events';
 import { hostname } from 'node:os';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { Queue, Worker } from 'bullmq';
+import { Queue, Worker, type Job } from 'bullmq';
 import type { Cluster, Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import { CancelChannel } from './cancel-channel.ts';
@@ -13,10 +13,14 @@ import { DownloadCanceledError, DownloadRootError, ShutdownError } from './error
 import type { OrchestratorEvents } from './events.ts';
 import { createDownloadProcessor, type DownloadJobData } from './job-processor.ts';
 import { KeepAlive, type KeepAliveOptions } from './keep-alive.ts';
+import { BudgetRegistry } from './bandwidth-budget.ts';
 import { FileHolds } from './file-holds.ts';
 import { keysFor } from './keys.ts';
 import { Limits, type LimitOptions } from './limits.ts';
 import { LockWatchdog } from './lock-watchdog.ts';
+import { runMirror, type MirrorJobData, type MirrorResult } from './mirror-run.ts';
+import { syncMirrorSchedules, type MirrorSchedule } from './mirror-schedules.ts';
+import { MirrorStore } from './mirror-store.ts';
 import { OrphanSweeper } from './orphan-sweeper.ts';
 import { checkRedisSettings } from './redis-health.ts';
 import { DownloadStateStore, type DownloadResult } from './state.ts';
@@ -39,6 +43,10 @@ export interface DownloadWorkerOptions {
   /** How long running jobs may take to finish after SIGTERM before they are requeued. */
   shutdownGraceMs: number;
   orphanSweepIntervalMs: number;
+  /** Bytes per second each named vCenter's downloads may take together, over every worker. */
+  bandwidth?: Readonly<Record<string, number>>;
+  /** Mirror runs to repeat (BullMQ job schedulers), and the options their downloads get. */
+  mirrors?: { schedules: readonly MirrorSchedule[]; attempts: number; backoffMs: number };
   logger: Logger;
   workerId?: string;
 }
@@ -57,7 +65,7 @@ export class DownloadWorker extends EventEmitter<OrchestratorEvents> {
   readonly id: string;
   readonly store: DownloadStateStore;
   readonly #options: DownloadWorkerOptions;
-  readonly #worker: Worker<DownloadJobData, DownloadResult>;
+  readonly #worker: Worker<DownloadJobData | MirrorJobData, DownloadResult | MirrorResult>;
   readonly #queue: Queue;
   readonly #keepAlive: KeepAlive;
   readonly #limits: Limits;
@@ -77,6 +85,7 @@ export class DownloadWorker extends EventEmitter<OrchestratorEvents> {
     this.store = new DownloadStateStore(options.redis, keys, options.retentionSeconds);
     this.#keepAlive = new KeepAlive(options.keepAlive);
     this.#keepAlive.on('beat', () => this.emit('keepalive', { outcome: 'ok' }));
+    this.#keepAlive.on('lastBeat', () => this.emit('keepalive', { outcome: 'ok' }));
     this.#keepAlive.on('failed', (e) => {
       this.emit('keepalive', { outcome: 'failed' });
       log.warn({ err: e.error, downloadId: e.key, sessionId: e.sessionId, failures: e.failures, retryInMs: e.retryInMs }, 'keep-alive failed');
@@ -87,10 +96,11 @@ export class DownloadWorker extends EventEmitter<OrchestratorEvents> {
     this.#queue = new Queue(keys.queue, { connection: options.redis, prefix: options.prefix });
     this.#queue.on('error', (err) => log.warn({ err }, 'queue connection error'));
 
-    const processor = createDownloadProcessor({
+    const downloads = createDownloadProcessor({
       store: this.store,
       vcenters: options.vcenters,
       keepAlive: this.#keepAlive,
+      budgets: new BudgetRegistry(options.redis, (name) => keys.budget(name), options.bandwidth ?? {}),
       // A worker that died lets go of its files within this long (or the same download takes them back).
       holds: new FileHolds(options.redis, keys, Math.max(60_000, 2 * options.lock.durationMs)),
       limits: this.#limits,
@@ -102,7 +112,21 @@ export class DownloadWorker extends EventEmitter<OrchestratorEvents> {
       running: this.#running,
       isClosing: () => this.#closing,
     });
-    this.#worker = new Worker<DownloadJobData, DownloadResult>(keys.queue, processor, {
+    const mirrorDeps = {
+      store: new MirrorStore(options.redis, keys, options.retentionSeconds),
+      downloads: this.store,
+      queue: this.#queue,
+      vcenters: options.vcenters,
+      downloadRoot: options.downloadRoot,
+      jobs: { attempts: options.mirrors?.attempts ?? 5, backoffMs: options.mirrors?.backoffMs ?? 5_000, retentionSeconds: options.retentionSeconds },
+      logger: log,
+    };
+    // One queue: downloads, and the mirror runs whose items are downloads (children in a BullMQ flow).
+    const processor = (job: Job<DownloadJobData | MirrorJobData, DownloadResult | MirrorResult>, token?: string, signal?: AbortSignal): Promise<DownloadResult | MirrorResult> =>
+      job.name === 'mirror'
+        ? runMirror(job as Job<MirrorJobData, MirrorResult>, token, mirrorDeps, signal ?? new AbortController().signal)
+        : downloads(job as Job<DownloadJobData, DownloadResult>, token, signal);
+    this.#worker = new Worker<DownloadJobData | MirrorJobData, DownloadResult | MirrorResult>(keys.queue, processor, {
       connection: options.redis,
       prefix: options.prefix,
       concurrency: options.concurrency,
@@ -127,6 +151,9 @@ export class DownloadWorker extends EventEmitter<OrchestratorEvents> {
     void w.#worker.run().catch((err: unknown) => options.logger.error({ err }, 'worker stopped'));
     await w.#worker.waitUntilReady();
     void w.#sweeper.sweep().catch(() => undefined);
+    if (options.mirrors) {
+      await syncMirrorSchedules(w.#queue, options.mirrors.schedules, { ...options.mirrors, retentionSeconds: options.retentionSeconds, vcenters: options.vcenters.names() }, options.logger);
+    }
     options.logger.info({ worker: w.id, concurrency: options.concurrency }, 'worker started');
     return w;
   }
@@ -143,6 +170,17 @@ export class DownloadWorker extends EventEmitter<OrchestratorEvents> {
   /** BullMQ's job counts by state, for the whole queue. */
   jobCounts(): Promise<Record<string, number>> {
     return this.#queue.getJobCounts();
+  }
+
+  /** The worker processes connected to the queue, as BullMQ knows them (every machine's). */
+  async workers(): Promise<Array<{ name: string; addr?: string; age?: number }>> {
+    const clients = await this.#queue.getWorkers();
+    // BullMQ names a worker's connection PREFIX:QUEUE:w:NAME; NAME is the worker's id (host:pid:…).
+    return clients.map((c) => {
+      const raw = c.rawname ?? '';
+      const at = raw.indexOf(':w:');
+      return { name: at >= 0 ? raw.slice(at + 3) : (c.name ?? '?'), addr: c.addr, age: Number(c.age) || undefined };
+    });
   }
 
   /** Sweeps orphaned sessions now (it also runs at start and on an interval). */

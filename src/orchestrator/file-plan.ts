@@ -16,6 +16,12 @@ export interface PlannedFile {
   listed: DownloadFileInfo;
   /** Vouched for before the transfer: the library item's checksum, and the OVF manifest's once read. */
   checksums: ExpectedChecksum[];
+  /**
+   * Whether to ask vCenter for the file's size and checksum after the transfer (File.get). Not when
+   * the library item's listing already gave both: the bytes are checked against that checksum,
+   * vCenter's too, and the question would cost a small download one call a file for nothing new.
+   */
+  confirmAfter: boolean;
   /** An OVF manifest (`.mf`): downloaded first, it vouches for the others. */
   manifest: boolean;
   /** Committed by an earlier attempt that died while renaming: nothing left to do. */
@@ -67,13 +73,15 @@ export async function planFiles(input: PlanInput): Promise<PlannedFile[]> {
     const { finalPath, partPath } = paths;
     const committed = previous.get(name)?.status === 'done' && (await dir.has(finalPath)) && !(await dir.has(partPath));
     if (!committed) await dir.assertFree(name, request.overwrite);
+    const size = info.size ?? itemFile?.size;
     plan.push({
       name,
       finalPath,
       partPath,
-      size: info.size ?? itemFile?.size,
+      size,
       listed: info,
       checksums: itemFile?.checksumInfo ? [checksumFrom(itemFile.checksumInfo, 'the library item')] : [],
+      confirmAfter: size === undefined || itemFile?.checksumInfo === undefined,
       manifest: name.toLowerCase().endsWith('.mf'),
       committed,
     });

@@ -23,12 +23,12 @@ export interface FileTransfersDeps {
   limits: Limits;
   filesPerJob: number;
   transfer: TransferOptions;
+  /** A bandwidth budget every byte of this download is drawn from; none when nothing caps it. */
+  throttle: { readonly leaseBytes: number; acquire(bytes: number, signal?: AbortSignal): Promise<void> } | undefined;
   tracker: ProgressTracker;
   events: EventEmitter<OrchestratorEvents>;
   /** The job's logger as it is now (it gains the session id when one is acquired). */
   log(): Logger;
-  /** After each verified file: the job records it, so a later attempt can report it. */
-  onVerified(files: VerifiedFile[]): Promise<void>;
 }
 
 /**
@@ -91,14 +91,14 @@ export class FileTransfers {
     if (failure) throw signal.aborted ? signal.reason : failure.reason;
   }
 
-  /** Every verified part gets its final name. */
-  async commit(plan: readonly PlannedFile[], overwrite: boolean): Promise<void> {
-    for (const f of plan) {
-      const part = this.#open.get(f.name);
-      if (f.committed || !part) continue;
-      await part.commit(f.finalPath, overwrite);
-      this.#open.delete(f.name);
-    }
+  /** Every verified part gets its final name; the directory is synced once, after the last. */
+  async commit(plan: readonly PlannedFile[], dir: DestinationDir, overwrite: boolean): Promise<void> {
+    const files = plan.flatMap((f) => {
+      const download = this.#open.get(f.name);
+      return f.committed || !download ? [] : [{ download, finalPath: f.finalPath }];
+    });
+    await VerifiedDownload.commitAll(dir, files, overwrite);
+    for (const f of files) this.#open.delete(f.download.fileName);
   }
 
   /** Closes every open part (kept on disk for a later resume). */
@@ -133,8 +133,10 @@ export class FileTransfers {
     tracker.setStatus(f.name, 'transferring');
     const result = await part.run(lease.dataEndpoint(info), {
       ...this.#deps.transfer,
+      throttle: this.#deps.throttle,
       signal,
       confirm: async () => {
+        if (!f.confirmAfter) return { checksums: [] };
         const server = await lease.file(f.name, signal);
         return { size: server.size, checksums: server.checksumInfo ? [checksumFrom(server.checksumInfo, 'vCenter')] : [] };
       },
@@ -147,7 +149,6 @@ export class FileTransfers {
       onRehash: (algorithm) => log.info({ file: f.name, algorithm }, 'hashing the file again for an algorithm learnt after the transfer'),
     });
     this.#results.set(f.name, result);
-    await this.#deps.onVerified(this.results());
     tracker.setStatus(f.name, 'done');
   }
 

@@ -11,3 +11,7 @@ export type { OrchestratorEvents } from './events.ts';
 export { deleteKeysUnder, keysFor, QUEUE_NAME } from './keys.ts';
 export * from './errors.ts';
 export { DOWNLOAD_STATES, isDownloadState, type DownloadProgress, type DownloadResult, type DownloadState, type DownloadStatus, type FileProgress, type FileResult } from './state.ts';
+export { parseMirrorRequest, type MirrorRequest } from './mirror-request.ts';
+export { MIRROR_STATES, type MirrorItem, type MirrorState, type MirrorStatus } from './mirror-store.ts';
+export type { MirrorResult } from './mirror-run.ts';
+export type { MirrorSchedule } from './mirror-schedules.ts';

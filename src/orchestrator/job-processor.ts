@@ -43,7 +43,7 @@ export function createDownloadProcessor(deps: ProcessorDeps): DownloadProcessor 
     try {
       if (deps.isClosing()) throw new ShutdownError();
       const result = await run.run();
-      await deps.store.finish(id, 'completed', { result: JSON.stringify(result), lastError: undefined });
+      await deps.store.finish(id, 'completed', { ...run.outcomeFields(true), result: JSON.stringify(result), lastError: undefined }, run.deletedSession);
       run.logger.info({ bytes: result.totalBytes, durationMs: result.durationMs }, 'download completed');
       deps.events.emit('finished', { outcome: 'completed', durationMs: Date.now() - started });
       return result;
@@ -78,7 +78,7 @@ async function settle(
 
   if (err instanceof ShutdownError) {
     await run.closeParts();
-    await deps.store.setState(id, 'queued', { lastError: 'requeued: a worker shut down during the download', worker: undefined });
+    await deps.store.setState(id, 'queued', { ...run.outcomeFields(false), lastError: 'requeued: a worker shut down during the download', worker: undefined });
     if (token) await job.moveToWait(token);
     log.info('requeued for another worker; the download session stays active');
     deps.events.emit('finished', { outcome: 'requeued', durationMs: durationMs() });
@@ -87,7 +87,7 @@ async function settle(
 
   if (err instanceof DestinationBusyError) {
     await run.closeParts();
-    await deps.store.setState(id, 'queued', { lastError: err.message, worker: undefined });
+    await deps.store.setState(id, 'queued', { ...run.outcomeFields(false), lastError: err.message, worker: undefined });
     if (token) await job.moveToDelayed(Date.now() + BUSY_RETRY_MS, token);
     log.info({ path: err.path, holder: err.holder }, 'waiting for another download to finish writing the same file');
     deps.events.emit('finished', { outcome: 'requeued', durationMs: durationMs() });
@@ -100,7 +100,7 @@ async function settle(
   if (err instanceof DownloadCanceledError || (err instanceof SessionLostError && err.state === 'CANCELED')) {
     await lease?.cancel();
     await run.discardParts();
-    await deps.store.finish(id, 'canceled', { lastError: err.message });
+    await deps.store.finish(id, 'canceled', { ...run.outcomeFields(false), lastError: err.message });
     log.info('download canceled');
     deps.events.emit('finished', { outcome: 'canceled', durationMs: durationMs() });
     throw new UnrecoverableError(`canceled: ${err.message}`);
@@ -116,14 +116,14 @@ async function settle(
     // A session that vCenter already ended, or that is gone, cannot be failed; any other gets a message for the admin.
     await lease?.fail(`cldl could not download ${what}: ${message}`, err instanceof SessionLostError);
     await run.discardParts();
-    await deps.store.finish(id, 'failed', { lastError: message });
+    await deps.store.finish(id, 'failed', { ...run.outcomeFields(false), lastError: message });
     log.error({ err, attempts: job.attemptsMade + 1 }, 'download failed');
     deps.events.emit('finished', { outcome: 'failed', durationMs: durationMs() });
     throw new UnrecoverableError(message);
   }
 
   await run.closeParts();
-  await deps.store.setState(id, 'queued', { lastError: message, worker: undefined });
+  await deps.store.setState(id, 'queued', { ...run.outcomeFields(false), lastError: message, worker: undefined });
   log.warn({ err, attempt: job.attemptsMade + 1 }, 'download attempt failed; BullMQ retries it');
   deps.events.emit('retry', { reason: 'job' });
   deps.events.emit('finished', { outcome: 'retrying', durationMs: durationMs() });

@@ -38,6 +38,8 @@ export interface KeepAliveOptions {
 
 export interface KeepAliveEvents {
   beat: [{ key: string; sessionId: string; progress: number; nextInMs: number }];
+  /** The last keep-alive of a session, before it is deleted (`lastBeat`), went through. */
+  lastBeat: [{ key: string; sessionId: string; progress: number }];
   failed: [{ key: string; sessionId: string; error: Error; failures: number; retryInMs: number }];
   reportFailed: [{ key: string; error: Error }];
   lost: [{ key: string; error: SessionLostError }];
@@ -45,12 +47,26 @@ export interface KeepAliveEvents {
 
 const MIN_BEAT_MS = 1_000;
 
+/** What is known of a session when tracking begins. */
+export interface TrackOptions {
+  /** The progress vCenter holds already (a session an earlier attempt reported to). */
+  progress?: number;
+  /**
+   * When to beat first; at once by default. A session just created, or just read and found ACTIVE,
+   * needs no beat yet: a download that ends before then is spared one keep_alive and one get.
+   */
+  firstBeatInMs?: number;
+  /** The session's expiration time, on vCenter's clock, when known: the first beat comes before a third of what is left. */
+  expiresAt?: number | undefined;
+}
+
 interface Entry {
   target: HeartbeatTarget;
   lastProgress: number;
   nextBeat: number;
   nextReport: number;
-  beating: boolean;
+  /** The beat in flight, if any. */
+  beating: Promise<void> | undefined;
   reporting: boolean;
   failures: number;
   expiresAt: number | undefined;
@@ -68,26 +84,29 @@ export class KeepAlive extends EventEmitter<KeepAliveEvents> {
   readonly #options: KeepAliveOptions;
   readonly #entries = new Map<HeartbeatTarget, Entry>();
   #timer: NodeJS.Timeout | undefined;
+  #due = 0;
 
   constructor(options: KeepAliveOptions) {
     super();
     this.#options = options;
   }
 
-  /** Starts beating for `target` (the first beat is immediate); returns the function that stops it. */
-  track(target: HeartbeatTarget, initialProgress = 0): () => void {
+  /** Starts beating for `target`; returns the function that stops it. */
+  track(target: HeartbeatTarget, options: TrackOptions = {}): () => void {
     const now = Date.now();
-    this.#entries.set(target, {
+    const entry: Entry = {
       target,
-      lastProgress: initialProgress,
+      lastProgress: options.progress ?? 0,
       nextBeat: now,
       nextReport: now + this.#options.reportIntervalMs,
-      beating: false,
+      beating: undefined,
       reporting: false,
       failures: 0,
-      expiresAt: undefined,
-    });
-    this.#schedule(0);
+      expiresAt: options.expiresAt,
+    };
+    if (options.firstBeatInMs) entry.nextBeat = now + this.#capped(options.firstBeatInMs, entry);
+    this.#entries.set(target, entry);
+    this.#schedule(Math.max(0, Math.min(entry.nextBeat, entry.nextReport) - now));
     return () => {
       this.#entries.delete(target);
       if (this.#entries.size === 0 && this.#timer) {
@@ -97,10 +116,25 @@ export class KeepAlive extends EventEmitter<KeepAliveEvents> {
     };
   }
 
-  /** Beats for `target` now (after the last bytes, to report 100 before deleting the session). */
-  async beatNow(target: HeartbeatTarget): Promise<void> {
+  /**
+   * Reports 100 to vCenter after the last bytes, before the session is deleted: a keep_alive with
+   * the progress when it grew, and no `get` (nothing the session could say changes what comes
+   * next). Failures are ignored (no event): the progress only informs vCenter's admins.
+   */
+  async lastBeat(target: HeartbeatTarget): Promise<void> {
     const entry = this.#entries.get(target);
-    if (entry && !entry.beating) await this.#beat(entry);
+    const sessionId = target.session.id();
+    if (!entry || sessionId === undefined) return;
+    await entry.beating; // never two keep-alives at once: vCenter would see the progress go down
+    const percent = Math.min(100, Math.max(0, Math.floor(target.percent())));
+    if (percent <= entry.lastProgress) return;
+    try {
+      await target.session.keepAlive(sessionId, percent);
+      entry.lastProgress = percent;
+      this.emit('lastBeat', { key: target.key, sessionId, progress: percent });
+    } catch {
+      // informational
+    }
   }
 
   get size(): number {
@@ -113,8 +147,11 @@ export class KeepAlive extends EventEmitter<KeepAliveEvents> {
     this.#entries.clear();
   }
 
+  /** The one timer fires within `delay` (or sooner, if it was set sooner). */
   #schedule(delay: number): void {
+    if (this.#timer && this.#due <= Date.now() + delay) return;
     if (this.#timer) clearTimeout(this.#timer);
+    this.#due = Date.now() + delay;
     this.#timer = setTimeout(() => this.#tick(), delay);
     this.#timer.unref();
   }
@@ -123,7 +160,7 @@ export class KeepAlive extends EventEmitter<KeepAliveEvents> {
     this.#timer = undefined;
     const now = Date.now();
     for (const entry of this.#entries.values()) {
-      if (!entry.beating && now >= entry.nextBeat) void this.#beat(entry);
+      if (!entry.beating && now >= entry.nextBeat) entry.beating = this.#beat(entry).finally(() => (entry.beating = undefined));
       if (!entry.reporting && now >= entry.nextReport) void this.#report(entry);
     }
     if (this.#entries.size > 0) this.#schedule(this.#options.tickMs);
@@ -148,7 +185,6 @@ export class KeepAlive extends EventEmitter<KeepAliveEvents> {
       entry.nextBeat = Date.now() + this.#options.tickMs;
       return;
     }
-    entry.beating = true;
     // "If specified, the new progress should be greater than the current progress"
     // (DownloadSession.keep_alive): a vCenter that enforces it refuses an unchanged progress, and
     // the session would expire for want of an accepted keep-alive. So progress goes only when it grew.
@@ -169,8 +205,6 @@ export class KeepAlive extends EventEmitter<KeepAliveEvents> {
     } catch (err) {
       if (!this.#entries.has(target) || target.session.id() !== sessionId) return;
       await this.#failed(entry, sessionId, err as Error);
-    } finally {
-      entry.beating = false;
     }
   }
 

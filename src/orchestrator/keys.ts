@@ -17,6 +17,14 @@ export interface Keys {
   cancelChannel: string;
   /** The download writing a final path (by the path's digest): see file-holds.ts. */
   hold(pathDigest: string): string;
+  /** One mirror run's record. */
+  mirror(id: string): string;
+  /** Sorted set of mirror run ids by creation time. */
+  mirrors: string;
+  /** The run writing a destination (by the destination's digest). */
+  mirrorDestination(digest: string): string;
+  /** A shared bandwidth budget (a vCenter's cap, a mirror run's). */
+  budget(name: string): string;
 }
 
 export const QUEUE_NAME = 'downloads';
@@ -30,6 +38,10 @@ export function keysFor(prefix: string): Keys {
     sessions: `${prefix}:sessions`,
     cancelChannel: `${prefix}:cancel`,
     hold: (digest) => `${prefix}:hold:${digest}`,
+    mirror: (id) => `${prefix}:mirror:${id}`,
+    mirrors: `${prefix}:mirror-ids`,
+    mirrorDestination: (digest) => `${prefix}:mirror-destination:${digest}`,
+    budget: (name) => `${prefix}:budget:${name}`,
   };
 }
 

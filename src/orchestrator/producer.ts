@@ -8,6 +8,9 @@ import { parseDownloadId, parseDownloadRequest } from './download-request.ts';
 import { DownloadFailedError, InvalidRequestError } from './errors.ts';
 import type { DownloadJobData } from './job-processor.ts';
 import { keysFor, type Keys } from './keys.ts';
+import { MirrorClient } from './mirror-client.ts';
+import type { MirrorResult } from './mirror-run.ts';
+import { MirrorStore, type MirrorStatus } from './mirror-store.ts';
 import { DownloadStateStore, TERMINAL_STATES, type DownloadProgress, type DownloadResult, type DownloadState, type DownloadStatus } from './state.ts';
 
 export interface DownloadClientOptions {
@@ -37,6 +40,8 @@ export interface DownloadClientEvents {
   completed: [id: string, result: DownloadResult];
   failed: [id: string, reason: string];
   canceled: [id: string, reason: string];
+  'mirror-completed': [id: string, result: MirrorResult];
+  'mirror-failed': [id: string, reason: string];
 }
 
 export type CancelOutcome =
@@ -75,6 +80,7 @@ export class DownloadClient extends EventEmitter<DownloadClientEvents> {
   readonly #keys: Keys;
   readonly #queue: Queue<DownloadJobData, DownloadResult>;
   readonly #store: DownloadStateStore;
+  readonly #mirrors: MirrorClient;
   readonly #options: DownloadClientOptions;
   #events: Promise<QueueEvents> | undefined;
   #eventsConnection: Redis | Cluster | undefined;
@@ -89,7 +95,14 @@ export class DownloadClient extends EventEmitter<DownloadClientEvents> {
     this.#keys = keysFor(options.prefix ?? DEFAULT_PREFIX);
     this.#queue = new Queue(this.#keys.queue, { connection: this.#redis, prefix: this.#keys.prefix });
     this.#queue.on('error', () => undefined); // surfaced by the calls that fail
-    this.#store = new DownloadStateStore(this.#redis, this.#keys, this.#options.jobs?.retentionSeconds ?? DEFAULT_RETENTION_SECONDS);
+    const retentionSeconds = this.#options.jobs?.retentionSeconds ?? DEFAULT_RETENTION_SECONDS;
+    this.#store = new DownloadStateStore(this.#redis, this.#keys, retentionSeconds);
+    this.#mirrors = new MirrorClient(this.#queue, new MirrorStore(this.#redis, this.#keys, retentionSeconds), this.#store, {
+      vcenters: options.vcenters,
+      attempts: 3,
+      backoffMs: options.jobs?.backoffMs ?? 5_000,
+      retentionSeconds,
+    });
     // Events come from a QueueEvents connection, opened when the first listener arrives.
     (this as EventEmitter).on('newListener', (event: string | symbol) => {
       if (event !== 'newListener' && event !== 'removeListener') void this.#queueEvents().catch(() => undefined);
@@ -214,6 +227,28 @@ export class DownloadClient extends EventEmitter<DownloadClientEvents> {
     });
   }
 
+  /**
+   * Queues a run that mirrors a library into `destination` (each item in a directory of its own,
+   * only what changed since the last run); returns the run's id. A run of the same library into
+   * the same destination that has not finished is joined; one of another library is refused.
+   */
+  async mirrorLibrary(request: unknown): Promise<string> {
+    return (await this.#mirrors.mirror(request)).id;
+  }
+
+  getMirror(id: string): Promise<MirrorStatus | undefined> {
+    return this.#mirrors.get(id);
+  }
+
+  listMirrors(options: { limit?: number } = {}): Promise<MirrorStatus[]> {
+    return this.#mirrors.list(options.limit);
+  }
+
+  /** Resolves with the run's final record (completed, or failed with the items' reasons). */
+  waitForMirror(id: string, options: { timeoutMs?: number; signal?: AbortSignal; onProgress?: (status: MirrorStatus) => void } = {}): Promise<MirrorStatus> {
+    return this.#mirrors.wait(id, options);
+  }
+
   async close(): Promise<void> {
     const events = await this.#events?.catch(() => undefined);
     await events?.close();
@@ -231,16 +266,25 @@ export class DownloadClient extends EventEmitter<DownloadClientEvents> {
       const events = new QueueEvents(this.#keys.queue, { connection, prefix: this.#keys.prefix });
       events.on('error', () => undefined);
       events.on('progress', ({ jobId, data }) => this.emit('progress', jobId, data as DownloadProgress));
-      events.on('completed', ({ jobId, returnvalue }) => this.emit('completed', jobId, returnvalue as unknown as DownloadResult));
+      events.on('completed', ({ jobId, returnvalue }) => {
+        this.#mirrors.isMirror(jobId).then(
+          (mirror) => {
+            if (mirror) this.emit('mirror-completed', jobId, returnvalue as MirrorResult);
+            else this.emit('completed', jobId, returnvalue as DownloadResult);
+          },
+          () => undefined,
+        );
+      });
       events.on('failed', ({ jobId, failedReason }) => {
         // A failure BullMQ will retry is not an outcome; the state says what this one is. When the
         // state cannot be read (the client closing, a corrupt record) nothing is emitted rather
         // than a guess, as for an event missed across a reconnect: waitForDownload polls the state.
         // Never a rejection: this runs inside other people's processes, where one ends them.
-        this.#store.get(jobId).then(
-          (s) => {
+        Promise.all([this.#store.get(jobId), this.#mirrors.get(jobId)]).then(
+          ([s, m]) => {
             if (s?.state === 'canceled') this.emit('canceled', jobId, s.lastError ?? failedReason);
             else if (s?.state === 'failed') this.emit('failed', jobId, s.lastError ?? failedReason);
+            else if (m?.state === 'failed') this.emit('mirror-failed', jobId, m.lastError ?? failedReason);
           },
           () => undefined,
         );

@@ -10,10 +10,11 @@ import {
   type VCenterClient,
   type WaitPreparedOptions,
 } from '../vsphere/index.ts';
+import type { DownloadRecord } from './download-record.ts';
 import { FileNotInSessionError, SessionLostError } from './errors.ts';
 import type { HeartbeatSession } from './keep-alive.ts';
 import { SessionTeardown } from './session-teardown.ts';
-import type { DownloadStateStore, DownloadStatus } from './state.ts';
+import type { DownloadStateStore, DownloadStatus, SessionIndexChange } from './state.ts';
 
 export interface SessionLeaseDeps {
   /** The download id: the session is recorded under it. */
@@ -21,6 +22,8 @@ export interface SessionLeaseDeps {
   libraryItemId: string;
   vc: VCenterClient;
   store: DownloadStateStore;
+  /** This attempt's writes to the download's record: the client token and the session go there. */
+  record: DownloadRecord;
   /** The job's signal: aborts every call the lease makes. */
   signal: AbortSignal;
   log: Logger;
@@ -37,7 +40,9 @@ export class SessionLease implements HeartbeatSession {
   readonly #deps: SessionLeaseDeps;
   #id: string | undefined;
   #lost = new AbortController();
+  #signal: AbortSignal | undefined;
   #initialProgress = 0;
+  #expiresAt: number | undefined;
   #contentVersion: string | undefined;
 
   constructor(deps: SessionLeaseDeps) {
@@ -55,9 +60,16 @@ export class SessionLease implements HeartbeatSession {
     return this.#initialProgress;
   }
 
+  /** When a reused session expires, on vCenter's clock (undefined for one just created). */
+  get expiresAt(): number | undefined {
+    return this.#expiresAt;
+  }
+
   /** Aborted by the job's signal, or when the current session is lost. */
   get signal(): AbortSignal {
-    return AbortSignal.any([this.#deps.signal, this.#lost.signal]);
+    // One composite per session, not one per call: each would hold listeners on both parents.
+    this.#signal ??= AbortSignal.any([this.#deps.signal, this.#lost.signal]);
+    return this.#signal;
   }
 
   keepAlive(id: string, progress?: number): Promise<void> {
@@ -85,24 +97,32 @@ export class SessionLease implements HeartbeatSession {
     return this.#contentVersion;
   }
 
-  /** The session of an earlier attempt if it is still ACTIVE and ours; otherwise a new one. */
-  async acquire(status: DownloadStatus): Promise<'reused' | 'created'> {
+  /**
+   * The session of an earlier attempt if it is still ACTIVE and ours; otherwise a new one.
+   * `itemVersion` is the item's content_version, read before this call. `versionRecorded`: the
+   * session's content version went to the record with the session (see #create).
+   */
+  async acquire(status: DownloadStatus, itemVersion: string | undefined): Promise<{ how: 'reused' | 'created'; versionRecorded: boolean }> {
     if (status.sessionId) {
       const info = await this.#read(status.sessionId);
       if (info?.state === 'ACTIVE' && info.libraryItemId === this.#deps.libraryItemId) {
         this.#id = status.sessionId;
         this.#initialProgress = info.clientProgress ?? 0;
+        this.#expiresAt = info.expirationTime?.getTime();
         this.#contentVersion = info.libraryItemContentVersion;
-        return 'reused';
+        return { how: 'reused', versionRecorded: false };
       }
       await this.teardown.forget(status.sessionId);
-      await this.#create(status.sessionGeneration + 1, undefined);
-      return 'created';
+      await this.#create(status.sessionGeneration + 1, undefined, undefined);
+      return { how: 'created', versionRecorded: false };
     }
     // A token without a session: the last worker died between create and recording the id.
     // The same token makes vCenter hand back that session instead of a second one.
-    await this.#create(Math.max(1, status.sessionGeneration), status.clientToken);
-    return 'created';
+    // Without a token, this is the download's very first session: see #create for `itemVersion`.
+    const first = status.clientToken === undefined && status.contentVersion === undefined;
+    const known = first ? itemVersion : undefined;
+    await this.#create(Math.max(1, status.sessionGeneration), status.clientToken, known);
+    return { how: 'created', versionRecorded: known !== undefined };
   }
 
   /** A fresh session after the current one expired or vanished; the bytes on disk are kept. */
@@ -110,10 +130,12 @@ export class SessionLease implements HeartbeatSession {
     const old = this.#id;
     this.#id = undefined;
     this.#lost = new AbortController();
+    this.#signal = undefined;
     this.#initialProgress = 0;
+    this.#expiresAt = undefined;
     if (old) await this.teardown.forget(old);
     const status = await this.#deps.store.get(this.#deps.key);
-    await this.#create((status?.sessionGeneration ?? 1) + 1, undefined);
+    await this.#create((status?.sessionGeneration ?? 1) + 1, undefined, undefined);
   }
 
   /** The heartbeat found the session gone or ended: stop everything that uses it. */
@@ -150,15 +172,19 @@ export class SessionLease implements HeartbeatSession {
     return this.#deps.vc.files.list(this.#current(), this.signal);
   }
 
-  /** Prepares every file not PREPARED yet and waits until all are; returns them in order, with endpoints. */
-  async prepare(files: readonly DownloadFileInfo[], options: Omit<WaitPreparedOptions, 'signal'>): Promise<PreparedFileInfo[]> {
+  /**
+   * Prepares every file not PREPARED yet and waits until all are (or `stop`); returns them in
+   * order, with endpoints. `files` is the session's listing: with the answers to `prepare` it is
+   * what the wait starts from, so a file vCenter prepared at once costs no poll.
+   */
+  async prepare(files: readonly DownloadFileInfo[], options: Omit<WaitPreparedOptions, 'signal' | 'known'>, stop?: AbortSignal): Promise<PreparedFileInfo[]> {
     const id = this.#current();
-    const signal = this.signal;
-    for (const f of files) if (f.status !== 'PREPARED') await this.#deps.vc.files.prepare(id, f.name, 'HTTPS', signal);
+    const signal = stop ? AbortSignal.any([this.signal, stop]) : this.signal;
+    const known = await Promise.all(files.map((f) => (f.status === 'PREPARED' ? Promise.resolve(f) : this.#deps.vc.files.prepare(id, f.name, 'HTTPS', signal))));
     return this.#deps.vc.files.waitPrepared(
       id,
       files.map((f) => f.name),
-      { ...options, signal },
+      { ...options, signal, known },
     );
   }
 
@@ -186,14 +212,19 @@ export class SessionLease implements HeartbeatSession {
 
   // --- how it ends
 
-  /** The download succeeded: delete the session. One that cannot be deleted is left to the sweeper. */
-  async finish(): Promise<void> {
+  /**
+   * The download succeeded: delete the session. Returns its entry in the session index, for the
+   * outcome's write to drop; none for a session that could not be deleted (the sweeper will).
+   */
+  async finish(): Promise<SessionIndexChange | undefined> {
     const id = this.#id;
-    if (!id) return;
+    if (!id) return undefined;
     try {
-      await this.teardown.deleteAndForget(id);
+      await this.teardown.delete(id);
+      return { vcenter: this.#deps.vc.name, sessionId: id, op: 'forget' };
     } catch (err) {
       this.#deps.log.warn({ err }, 'could not delete the download session; the orphan sweeper will');
+      return undefined;
     }
   }
 
@@ -224,16 +255,23 @@ export class SessionLease implements HeartbeatSession {
     await this.teardown.forget(id);
   }
 
-  async #create(generation: number, reuseToken: string | undefined): Promise<void> {
-    const { key, store, vc, libraryItemId, signal } = this.#deps;
+  /**
+   * Creates a session (or gets back the one `reuseToken` created) and records it. The content
+   * version it pins decides whether bytes on disk belong to it; it is read back from the session,
+   * unless `knownVersion` is given: the item's version read before the download's very first
+   * session. Nothing is on disk then, and that version is no later than the one the session pins
+   * (versions only grow), so it goes to the record with the session: at worst a later session,
+   * pinning a later version, finds it unequal and starts over needlessly; never the reverse.
+   */
+  async #create(generation: number, reuseToken: string | undefined, knownVersion: string | undefined): Promise<void> {
+    const { record, vc, libraryItemId, signal } = this.#deps;
     const clientToken = reuseToken ?? randomUUID();
     // Written before the call: see acquire().
-    await store.update(key, { clientToken, sessionGeneration: generation, sessionId: undefined });
+    await record.write({ clientToken, sessionGeneration: generation, sessionId: undefined });
     const id = await vc.sessions.create(libraryItemId, clientToken, signal);
-    await store.attachSession(key, vc.name, id);
+    await record.attachSession(vc.name, id, knownVersion === undefined ? {} : { contentVersion: knownVersion });
     this.#id = id;
-    // The content version the session pins decides whether bytes on disk belong to it.
-    this.#contentVersion = (await this.#read(id))?.libraryItemContentVersion;
+    this.#contentVersion = knownVersion ?? (await this.#read(id))?.libraryItemContentVersion;
   }
 
   async #read(id: string): Promise<DownloadSessionInfo | undefined> {

@@ -5,12 +5,13 @@ import type { DownloadStateStore } from './state.ts';
 /**
  * The one place a download session is ended on vCenter and dropped from cldl's session index
  * (`{cldl}:sessions`, what the orphan sweeper walks). Used by a job's lease, the processor's
- * outcomes and the orphan sweeper alike.
+ * outcomes and the orphan sweeper alike. (A completed download's session, deleted here, leaves the
+ * index with the outcome's write: `DownloadStateStore.finish`.)
  *
  * "Quietly" means a session that has already left ACTIVE or vanished is not an error: the goal
  * (the session no longer runs) is met. Other failures are logged, never thrown, except by
- * `deleteAndForget`, whose callers decide (a session that could not be deleted stays in the index,
- * so the sweeper tries again).
+ * `delete` and `deleteAndForget`, whose callers decide (a session that could not be deleted stays
+ * in the index, so the sweeper tries again).
  */
 export class SessionTeardown {
   readonly #vc: VCenterClient;
@@ -45,10 +46,18 @@ export class SessionTeardown {
 
   /** delete() on vCenter (a session already gone counts as deleted), then forget it. Throws otherwise. */
   async deleteAndForget(sessionId: string): Promise<void> {
+    await this.delete(sessionId);
+    await this.forget(sessionId);
+  }
+
+  /**
+   * delete() on vCenter (a session already gone counts as deleted); throws otherwise. The caller
+   * forgets it: a download that completed drops it from the index with its outcome's write.
+   */
+  async delete(sessionId: string): Promise<void> {
     await this.#vc.sessions.delete(sessionId).catch((err: unknown) => {
       if (!isVapiError(err, 'not_found')) throw err;
     });
-    await this.forget(sessionId);
   }
 
   /** Drops the session from cldl's index: nobody needs to clean it up any more. */

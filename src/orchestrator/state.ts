@@ -69,11 +69,36 @@ export interface DownloadStatus {
 
 type Fields = Record<string, string | number>;
 
+/** Fields for a download's record: undefined removes a field. */
+export type RecordFields = Partial<Record<string, string | number | undefined>>;
+
+/** A download's current session in cldl's session index: recorded, or dropped. */
+export type SessionIndexChange = { vcenter: string; sessionId: string; op: 'attach' | 'forget' };
+
 const CREATE_SCRIPT = `
 if redis.call('EXISTS', KEYS[1]) == 1 then return 0 end
 redis.call('HSET', KEYS[1], 'id', ARGV[1], 'state', 'queued', 'request', ARGV[2], 'createdAt', ARGV[3], 'updatedAt', ARGV[3], 'attempt', 0, 'sessionGeneration', 0)
 redis.call('ZADD', KEYS[2], ARGV[4], ARGV[1])
 return 1`;
+
+// One write to a download's record, atomic: HSET, then HDEL, then the session index (set to the
+// download, or dropped), then EXPIRE; it answers with the cancel flag. One script instead of a MULTI
+// of several commands: ioredis also builds each pipeline by copying every BullMQ script defined on
+// the connection onto it (2% of a small job's worker CPU in a profile, job-anatomy --profile).
+// KEYS: the record, the session index. ARGV: n, n field/value pairs, m, m fields to remove, the
+// index field ('' for none), the download id for it ('' to drop it), the seconds to expire in ('').
+const WRITE_SCRIPT = `
+local n = tonumber(ARGV[1])
+redis.call('HSET', KEYS[1], unpack(ARGV, 2, 1 + 2 * n))
+local i = 2 + 2 * n
+local m = tonumber(ARGV[i])
+if m > 0 then redis.call('HDEL', KEYS[1], unpack(ARGV, i + 1, i + m)) end
+i = i + m + 1
+if ARGV[i] ~= '' then
+  if ARGV[i + 1] ~= '' then redis.call('HSET', KEYS[2], ARGV[i], ARGV[i + 1]) else redis.call('HDEL', KEYS[2], ARGV[i]) end
+end
+if ARGV[i + 2] ~= '' then redis.call('EXPIRE', KEYS[1], ARGV[i + 2]) end
+return redis.call('HGET', KEYS[1], 'cancelRequested')`;
 
 /**
  * One Redis hash per download: the state any worker needs to resume it and any client reads to
@@ -114,45 +139,45 @@ export class DownloadStateStore {
     return h.state ? decode(h) : undefined;
   }
 
-  async update(id: string, fields: Partial<Record<string, string | number | undefined>>): Promise<void> {
-    await this.#write(id, fields);
+  /** Sets the defined fields and removes the undefined ones, atomically. */
+  async update(id: string, fields: RecordFields): Promise<void> {
+    await this.#write(id, fields, {});
   }
 
-  async setState(id: string, state: DownloadState, fields: Partial<Record<string, string | number | undefined>> = {}): Promise<void> {
+  async setState(id: string, state: DownloadState, fields: RecordFields = {}): Promise<void> {
     await this.update(id, { ...fields, state });
   }
 
-  /** Writes progress, and reads back the cancel flag in the same round trip. */
-  async saveProgress(id: string, progress: DownloadProgress, files: FileProgress[]): Promise<{ cancelRequested: boolean }> {
-    const key = this.#keys.download(id);
-    const results = await this.#redis
-      .multi()
-      .hset(key, {
-        bytesDone: progress.bytesDone,
-        bytesTotal: progress.bytesTotal,
-        percent: progress.percent,
-        filesDone: progress.filesDone,
-        filesTotal: progress.filesTotal,
-        bytesPerSecond: progress.bytesPerSecond,
-        files: JSON.stringify(files),
-        updatedAt: new Date().toISOString(),
-      })
-      .hget(key, 'cancelRequested')
-      .exec();
-    return { cancelRequested: results?.[1]?.[1] === '1' };
+  /**
+   * Sets the defined fields and removes the undefined ones, and records or drops a session in the
+   * session index, in one atomic write that reads back the cancel flag.
+   */
+  async write(id: string, fields: RecordFields, index?: SessionIndexChange): Promise<{ cancelRequested: boolean }> {
+    return this.#write(id, fields, { index, readCancel: true });
   }
 
-  /** Ends a download: completed, failed or canceled. From now on it expires after the retention. */
-  async finish(id: string, state: 'completed' | 'failed' | 'canceled', fields: Partial<Record<string, string | number | undefined>> = {}): Promise<void> {
-    await this.#write(id, { ...fields, state, finishedAt: new Date().toISOString() }, this.#retentionSeconds);
+  /** Writes progress (with any other `fields`), and reads back the cancel flag in the same round trip. */
+  async saveProgress(id: string, progress: DownloadProgress, files: FileProgress[], fields: RecordFields = {}): Promise<{ cancelRequested: boolean }> {
+    return this.write(id, { ...fields, ...progressFields(progress, files) });
   }
 
   /**
-   * Sets the defined fields and removes the undefined ones, atomically. A lone HSET when nothing
-   * is removed or expires: a MULTI costs a round trip's worth of client CPU more (ioredis copies
-   * every BullMQ script onto each pipeline), and a small job writes its record a dozen times.
+   * Ends a download: completed, failed or canceled. From now on it expires after the retention.
+   * `index`: the session it ended with, to drop from the session index in the same write.
    */
-  async #write(id: string, fields: Partial<Record<string, string | number | undefined>>, expireSeconds?: number): Promise<void> {
+  async finish(id: string, state: 'completed' | 'failed' | 'canceled', fields: RecordFields = {}, index?: SessionIndexChange): Promise<void> {
+    await this.#write(id, { ...fields, state, finishedAt: new Date().toISOString() }, { index, expireSeconds: this.#retentionSeconds });
+  }
+
+  /**
+   * A lone HSET when that is all there is to do; WRITE_SCRIPT otherwise. A small job writes its
+   * record several times: each MULTI would cost it more than a script.
+   */
+  async #write(
+    id: string,
+    fields: RecordFields,
+    o: { index?: SessionIndexChange | undefined; expireSeconds?: number; readCancel?: boolean },
+  ): Promise<{ cancelRequested: boolean }> {
     const key = this.#keys.download(id);
     const set: Fields = { updatedAt: new Date().toISOString() };
     const del: string[] = [];
@@ -160,14 +185,25 @@ export class DownloadStateStore {
       if (v === undefined) del.push(k);
       else set[k] = v;
     }
-    if (del.length === 0 && expireSeconds === undefined) {
+    if (del.length === 0 && o.index === undefined && o.expireSeconds === undefined && !o.readCancel) {
       await this.#redis.hset(key, set);
-      return;
+      return { cancelRequested: false };
     }
-    const multi = this.#redis.multi().hset(key, set);
-    if (del.length) multi.hdel(key, ...del);
-    if (expireSeconds !== undefined) multi.expire(key, expireSeconds);
-    await multi.exec();
+    const pairs = Object.entries(set).flatMap(([k, v]) => [k, String(v)]);
+    const flag = await this.#redis.eval(
+      WRITE_SCRIPT,
+      2,
+      key,
+      this.#keys.sessions,
+      pairs.length / 2,
+      ...pairs,
+      del.length,
+      ...del,
+      o.index ? sessionKey(o.index.vcenter, o.index.sessionId) : '',
+      o.index?.op === 'attach' ? id : '',
+      o.expireSeconds === undefined ? '' : String(o.expireSeconds),
+    );
+    return { cancelRequested: flag === '1' };
   }
 
   /** Sets the persistent cancel flag; undefined when there is no such download. */
@@ -180,14 +216,11 @@ export class DownloadStateStore {
 
   /**
    * Records `sessionId` on `vcenter` as this download's current session and as cldl's in the
-   * ownership index, in one MULTI: the orphan sweeper must never see one without the other.
+   * ownership index, in one write (with any other `fields`): the orphan sweeper must never see one
+   * without the other.
    */
-  async attachSession(id: string, vcenter: string, sessionId: string): Promise<void> {
-    await this.#redis
-      .multi()
-      .hset(this.#keys.download(id), { sessionId, updatedAt: new Date().toISOString() })
-      .hset(this.#keys.sessions, sessionKey(vcenter, sessionId), id)
-      .exec();
+  async attachSession(id: string, vcenter: string, sessionId: string, fields: RecordFields = {}): Promise<{ cancelRequested: boolean }> {
+    return this.write(id, { ...fields, sessionId }, { vcenter, sessionId, op: 'attach' });
   }
 
   async forgetSession(vcenter: string, sessionId: string): Promise<void> {
@@ -224,6 +257,19 @@ export class DownloadStateStore {
     }
     return out.slice(0, limit);
   }
+}
+
+/** A progress snapshot as the record's fields. */
+export function progressFields(progress: DownloadProgress, files: FileProgress[]): Fields {
+  return {
+    bytesDone: progress.bytesDone,
+    bytesTotal: progress.bytesTotal,
+    percent: progress.percent,
+    filesDone: progress.filesDone,
+    filesTotal: progress.filesTotal,
+    bytesPerSecond: progress.bytesPerSecond,
+    files: JSON.stringify(files),
+  };
 }
 
 function sessionKey(vcenter: string, sessionId: string): string {

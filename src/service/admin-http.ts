@@ -3,10 +3,15 @@ import http, { type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Logger } from 'pino';
 import { CldlError } from '../cldl-error.ts';
-import { DOWNLOAD_STATES, InvalidRequestError, isDownloadState, parseDownloadId, type DownloadClient, type Readiness } from '../orchestrator/index.ts';
+import { InvalidRequestError, type DownloadClient, type Readiness } from '../orchestrator/index.ts';
+import { downloadRoutes, mirrorRoutes, only } from './api-routes.ts';
+import { json } from './http-bodies.ts';
 import { HttpError } from './http-error.ts';
 import type { Metrics } from './metrics.ts';
-import { requireBearer, requireIntentHeader, requireLoopbackHost } from './request-guards.ts';
+import { OPENAPI } from './openapi.ts';
+import { requireBearer, requireLoopbackHost } from './request-guards.ts';
+import type { StatusBoard } from './status-board.ts';
+import { statusEvents, statusJson, statusPage } from './status-routes.ts';
 
 export interface AdminServerOptions {
   host: string;
@@ -19,6 +24,8 @@ export interface AdminServerOptions {
    */
   api: boolean;
   client: DownloadClient;
+  /** What the status page, /status and /events show. */
+  status: StatusBoard;
   metrics: Metrics;
   readiness(): Promise<Readiness>;
   /** True from the moment SIGTERM arrives: /readyz answers 503 at once. */
@@ -31,137 +38,88 @@ export interface AdminServer {
   close(): Promise<void>;
 }
 
-/** Large enough for a request with a 1 MB string to reach validation and be refused by name. */
-const MAX_BODY = 2 * 1024 * 1024;
-
 /**
- * The admin server of `cldl worker` (node:http): health for orchestrators, metrics for
- * Prometheus, and a small JSON API for producers that are not Node:
+ * The admin server of `cldl worker` (node:http), one module per area:
  *
- *   GET /livez · GET /readyz · GET /metrics
- *   POST /downloads (202 {id}) · GET /downloads[?state=&limit=] · GET /downloads/:id · DELETE /downloads/:id
+ *   GET /livez · GET /readyz · GET /metrics · GET /openapi.json     (here, and openapi.ts)
+ *   GET / (the status page) · GET /status · GET /events              (status-routes.ts)
+ *   /downloads · /mirrors                                            (api-routes.ts)
  *
- * Health and metrics answer anyone (an orchestrator probes by the pod's address; they hold no ids,
- * URLs or secrets); /downloads first passes the checks of request-guards.ts.
+ * Health, metrics and the API description answer anyone (an orchestrator probes by the pod's
+ * address; they hold no ids, URLs or secrets). Everything that shows or changes downloads first
+ * passes the checks of request-guards.ts.
  */
 export async function startAdminServer(options: AdminServerOptions): Promise<AdminServer> {
+  const closing = new AbortController();
   const server = http.createServer((req, res) => {
-    handle(req, res, options).catch((err: unknown) => fail(res, err, options.logger));
+    handle(req, res, options, closing.signal).catch((err: unknown) => fail(res, err, options.logger));
   });
-  // Slow or stuck clients must not pin connections for ever.
+  // Slow or stuck clients must not pin connections for ever (/events is long on purpose: no request timeout there).
   server.headersTimeout = 10_000;
-  server.requestTimeout = 30_000;
+  server.requestTimeout = 0;
   server.listen(options.port, options.host);
   await once(server, 'listening');
   const { address, port } = server.address() as AddressInfo;
   return {
     url: `http://${address.includes(':') ? `[${address}]` : address}:${port}`,
     async close() {
+      closing.abort();
       server.closeIdleConnections();
       await new Promise<void>((resolve) => server.close(() => resolve()));
     },
   };
 }
 
-async function handle(req: IncomingMessage, res: ServerResponse, o: AdminServerOptions): Promise<void> {
+async function handle(req: IncomingMessage, res: ServerResponse, o: AdminServerOptions, closing: AbortSignal): Promise<void> {
   const url = new URL(req.url ?? '/', 'http://admin');
   const path = url.pathname.replace(/\/+$/, '') || '/';
   const method = req.method ?? 'GET';
 
-  if (path === '/livez') return only(method, 'GET', () => json(res, 200, { status: 'ok' }));
+  if (path === '/livez') return only(method, 'GET', path), json(res, 200, { status: 'ok' });
   if (path === '/readyz') {
-    return only(method, 'GET', async () => {
-      const r: Readiness = o.draining() ? { ready: false, checks: { shutdown: 'shutting down' } } : await o.readiness();
-      json(res, r.ready ? 200 : 503, r);
-    });
+    only(method, 'GET', path);
+    const r: Readiness = o.draining() ? { ready: false, checks: { shutdown: 'shutting down' } } : await o.readiness();
+    return json(res, r.ready ? 200 : 503, r);
   }
   if (path === '/metrics') {
-    return only(method, 'GET', async () => {
-      const body = await o.metrics.registry.metrics();
-      res.writeHead(200, { 'content-type': o.metrics.registry.contentType }).end(body);
-    });
+    only(method, 'GET', path);
+    const body = await o.metrics.registry.metrics();
+    return void res.writeHead(200, { 'content-type': o.metrics.registry.contentType }).end(body);
+  }
+  if (path === '/openapi.json') return only(method, 'GET', path), json(res, 200, OPENAPI);
+
+  if (path === '/') {
+    only(method, 'GET', path);
+    if (!o.api) throw apiDisabled(o);
+    // With a token the page comes without data and asks for it; without one, only a loopback Host sees it.
+    if (o.token === undefined) requireLoopbackHost(req);
+    return statusPage(res, url, o.status, o.token === undefined);
+  }
+  if (path === '/status' || path === '/events') {
+    only(method, 'GET', path);
+    guardApi(req, o);
+    return path === '/status' ? statusJson(res, url, o.status) : statusEvents(req, res, url, o.status, closing);
   }
   if (path === '/downloads' || path.startsWith('/downloads/')) {
-    if (!o.api) {
-      throw new HttpError(403, 'CLDL_API_DISABLED', `the download API is off: this server listens on ${o.host} without a token; set http.token (CLDL_HTTP_TOKEN) to enable it`);
-    }
-    if (o.token === undefined) requireLoopbackHost(req);
-    else requireBearer(req, o.token);
-    const id = path === '/downloads' ? undefined : decodeId(path.slice('/downloads/'.length));
-    if (id === undefined) {
-      if (method === 'POST') return enqueue(req, res, o);
-      return only(method, 'GET', async () => {
-        const state = url.searchParams.get('state') ?? undefined;
-        if (state !== undefined && !isDownloadState(state)) throw new HttpError(400, 'CLDL_INVALID_REQUEST', `state must be one of ${DOWNLOAD_STATES.join(', ')}`, 'state');
-        const limit = Number(url.searchParams.get('limit') ?? 100);
-        if (!Number.isInteger(limit) || limit < 1 || limit > 1000) throw new HttpError(400, 'CLDL_INVALID_REQUEST', 'limit must be a whole number from 1 to 1000', 'limit');
-        json(res, 200, { downloads: await o.client.listDownloads({ state, limit }) });
-      });
-    }
-    parseDownloadId(id);
-    if (method === 'GET') {
-      const status = await o.client.getDownload(id);
-      if (!status) throw new HttpError(404, 'CLDL_NOT_FOUND', `no download ${id}`);
-      return json(res, 200, status);
-    }
-    if (method === 'DELETE') {
-      requireIntentHeader(req);
-      const outcome = await o.client.cancelDownload(id);
-      if (outcome === 'unknown') throw new HttpError(404, 'CLDL_NOT_FOUND', `no download ${id}`);
-      return json(res, 202, { id, outcome });
-    }
-    throw new HttpError(405, 'CLDL_METHOD_NOT_ALLOWED', `${method} is not allowed on ${path}`);
+    guardApi(req, o);
+    return downloadRoutes(req, res, url, o.client);
+  }
+  if (path === '/mirrors' || path.startsWith('/mirrors/')) {
+    guardApi(req, o);
+    return mirrorRoutes(req, res, url, o.client);
   }
   throw new HttpError(404, 'CLDL_NOT_FOUND', `no such endpoint ${path}`);
-
-  async function only(actual: string, expected: string, run: () => void | Promise<void>): Promise<void> {
-    if (actual !== expected) throw new HttpError(405, 'CLDL_METHOD_NOT_ALLOWED', `${actual} is not allowed on ${path}; use ${expected}`);
-    await run();
-  }
 }
 
-async function enqueue(req: IncomingMessage, res: ServerResponse, o: AdminServerOptions): Promise<void> {
-  if (!/^application\/json\b/i.test(req.headers['content-type'] ?? '')) {
-    throw new HttpError(415, 'CLDL_UNSUPPORTED_MEDIA_TYPE', 'the body must be JSON, sent with content-type: application/json', 'body');
-  }
-  const text = await readBody(req);
-  let body: unknown;
-  try {
-    body = JSON.parse(text);
-  } catch (err) {
-    throw new HttpError(400, 'CLDL_INVALID_REQUEST', `the body is not JSON: ${(err as Error).message}`, 'body');
-  }
-  let id: string | undefined;
-  let request: unknown = body;
-  if (body !== null && typeof body === 'object' && !Array.isArray(body) && 'id' in body) {
-    const { id: given, ...rest } = body as Record<string, unknown>;
-    id = parseDownloadId(given);
-    request = rest;
-  }
-  const downloadId = await o.client.enqueueDownload(request, id === undefined ? {} : { id });
-  res.setHeader('location', `/downloads/${encodeURIComponent(downloadId)}`);
-  json(res, 202, { id: downloadId, status: `/downloads/${encodeURIComponent(downloadId)}` });
+/** The API's rules: on only where it may be, and then a loopback Host or the bearer token. */
+function guardApi(req: IncomingMessage, o: AdminServerOptions): void {
+  if (!o.api) throw apiDisabled(o);
+  if (o.token === undefined) requireLoopbackHost(req);
+  else requireBearer(req, o.token);
 }
 
-function decodeId(encoded: string): string {
-  try {
-    return decodeURIComponent(encoded);
-  } catch {
-    throw new HttpError(400, 'CLDL_INVALID_REQUEST', 'the id in the path is not valid percent-encoded UTF-8', 'id');
-  }
-}
-
-async function readBody(req: IncomingMessage): Promise<string> {
-  const declared = Number(req.headers['content-length'] ?? 0);
-  if (declared > MAX_BODY) throw new HttpError(413, 'CLDL_BODY_TOO_LARGE', `the body must be at most ${MAX_BODY} bytes`, 'body');
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of req as AsyncIterable<Buffer>) {
-    size += chunk.length;
-    if (size > MAX_BODY) throw new HttpError(413, 'CLDL_BODY_TOO_LARGE', `the body must be at most ${MAX_BODY} bytes`, 'body');
-    chunks.push(chunk);
-  }
-  return Buffer.concat(chunks).toString('utf8');
+function apiDisabled(o: AdminServerOptions): HttpError {
+  return new HttpError(403, 'CLDL_API_DISABLED', `the download API is off: this server listens on ${o.host} without a token; set http.token (CLDL_HTTP_TOKEN) to enable it`);
 }
 
 function fail(res: ServerResponse, err: unknown, logger: Logger): void {
@@ -184,9 +142,4 @@ function fail(res: ServerResponse, err: unknown, logger: Logger): void {
   // Say we close: the rest of a refused body is not worth reading.
   if (status === 413) res.setHeader('connection', 'close');
   json(res, status, { error: body });
-}
-
-function json(res: ServerResponse, status: number, value: unknown): void {
-  const text = JSON.stringify(value);
-  res.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text) }).end(text);
 }

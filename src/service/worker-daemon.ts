@@ -7,6 +7,8 @@ import { maskCredentials } from '../config/mask-credentials.ts';
 import { DownloadClient, DownloadRootError, DownloadWorker } from '../orchestrator/index.ts';
 import { startAdminServer, type AdminServer } from './admin-http.ts';
 import { Metrics } from './metrics.ts';
+import { StatusBoard } from './status-board.ts';
+import { nodeFlagsInEffect } from './node-flags.ts';
 import { connectRedis, describeRedis } from './redis-connection.ts';
 import { buildVCenters } from './vcenters.ts';
 import { workerOptionsFrom } from './worker-options.ts';
@@ -59,6 +61,7 @@ export async function startWorkerDaemon(config: CldlConfig, logger: Logger): Pro
     token: config.http.token,
     api,
     client,
+    status: new StatusBoard({ client, worker, vcenters }),
     metrics,
     readiness: () => worker.readiness(),
     draining: () => draining,
@@ -71,6 +74,7 @@ export async function startWorkerDaemon(config: CldlConfig, logger: Logger): Pro
       prefix: config.redis.prefix,
       downloadRoot: config.downloadRoot,
       concurrency: config.worker.concurrency,
+      nodeFlags: nodeFlagsInEffect(),
       vcenters: Object.fromEntries(Object.entries(config.vcenters).map(([n, v]) => [n, maskCredentials(v.url)])),
     },
     'cldl worker ready',

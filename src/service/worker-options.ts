@@ -29,6 +29,24 @@ export function workerOptionsFrom(config: CldlConfig, deps: { redis: Redis | Clu
     retentionSeconds: config.jobs.retentionSeconds,
     shutdownGraceMs: config.worker.shutdownGraceMs,
     orphanSweepIntervalMs: config.worker.orphanSweepIntervalMs,
+    bandwidth: Object.fromEntries(Object.entries(config.vcenters).flatMap(([name, v]) => (v.maxBytesPerSecond ? [[name, v.maxBytesPerSecond]] : []))),
+    mirrors: {
+      schedules: config.mirrors.map((m) => ({
+        name: m.name,
+        every: m.every,
+        cron: m.cron,
+        request: {
+          vcenter: m.vcenter ?? 'default',
+          library: m.library,
+          destination: m.destination,
+          prune: m.prune,
+          ...(m.items === undefined ? {} : { items: m.items }),
+          ...(m.maxBytesPerSecond === undefined ? {} : { maxBytesPerSecond: m.maxBytesPerSecond }),
+        },
+      })),
+      attempts: config.jobs.attempts,
+      backoffMs: config.jobs.backoffMs,
+    },
     logger: deps.logger,
   };
 }

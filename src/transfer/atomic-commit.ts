@@ -9,22 +9,30 @@ import { DestinationExistsError } from './errors.ts';
  * survives a power cut.
  */
 export async function commitFile(partPath: string, finalPath: string, overwrite: boolean): Promise<void> {
+  await placeFile(partPath, finalPath, overwrite);
+  await fsyncDir(path.dirname(finalPath));
+}
+
+/**
+ * `commitFile` without the directory fsync: for several files of one directory, each placed and
+ * then the directory synced once (`fsyncDir`) before anyone is told they are there.
+ */
+export async function placeFile(partPath: string, finalPath: string, overwrite: boolean): Promise<void> {
   if (overwrite) {
     await rename(partPath, finalPath);
-  } else {
-    try {
-      await link(partPath, finalPath);
-      await unlink(partPath);
-    } catch (err) {
-      const code = (err as NodeJS.ErrnoException).code;
-      if (code === 'EEXIST') throw new DestinationExistsError(finalPath);
-      // Filesystems without hard links: check, then rename.
-      if (code !== 'EPERM' && code !== 'ENOTSUP' && code !== 'EOPNOTSUPP' && code !== 'EXDEV') throw err;
-      if (await exists(finalPath)) throw new DestinationExistsError(finalPath);
-      await rename(partPath, finalPath);
-    }
+    return;
   }
-  await fsyncDir(path.dirname(finalPath));
+  try {
+    await link(partPath, finalPath);
+    await unlink(partPath);
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === 'EEXIST') throw new DestinationExistsError(finalPath);
+    // Filesystems without hard links: check, then rename.
+    if (code !== 'EPERM' && code !== 'ENOTSUP' && code !== 'EOPNOTSUPP' && code !== 'EXDEV') throw err;
+    if (await exists(finalPath)) throw new DestinationExistsError(finalPath);
+    await rename(partPath, finalPath);
+  }
 }
 
 export async function exists(p: string): Promise<boolean> {

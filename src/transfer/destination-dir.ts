@@ -1,8 +1,8 @@
 import { createHash } from 'node:crypto';
 import { constants, type Stats } from 'node:fs';
-import { lstat, mkdir, open, realpath, unlink, type FileHandle } from 'node:fs/promises';
+import { lstat, mkdir, open, readdir, realpath, rename, rm, unlink, type FileHandle } from 'node:fs/promises';
 import path from 'node:path';
-import { commitFile, exists } from './atomic-commit.ts';
+import { exists, fsyncDir, placeFile } from './atomic-commit.ts';
 import { sidecarPath } from './download-part.ts';
 import { DestinationExistsError, UnsafePathError } from './errors.ts';
 import { assertSafeDestination, assertSafeFileName, destinationProblem, fileNameProblem } from './safe-path.ts';
@@ -162,10 +162,32 @@ export class DestinationDir {
    * never over an existing file without `overwrite`. The directory is synced so the name survives.
    */
   async commit(partPath: string, finalPath: string, overwrite: boolean): Promise<void> {
-    this.#assertChild(partPath);
-    this.#assertChild(finalPath);
+    await this.commitAll([{ partPath, finalPath }], overwrite);
+  }
+
+  /**
+   * `commit` for several files: the chain checked once, each part renamed, and the directory synced
+   * once, after the last rename and before this returns, whether all were renamed or one failed
+   * (the names given so far must survive a power cut like any other).
+   */
+  async commitAll(files: readonly FilePaths[], overwrite: boolean): Promise<void> {
+    if (files.length === 0) return;
+    for (const f of files) {
+      this.#assertChild(f.partPath);
+      this.#assertChild(f.finalPath);
+    }
     await this.verify();
-    await commitFile(partPath, finalPath, overwrite);
+    let placed = 0;
+    try {
+      for (const f of files) {
+        await placeFile(f.partPath, f.finalPath, overwrite);
+        placed++;
+      }
+    } catch (err) {
+      if (placed > 0) await fsyncDir(this.path).catch(() => undefined);
+      throw err;
+    }
+    await fsyncDir(this.path);
   }
 
   /** Removes a part (and its record of segments), after checking the chain; gone already is fine. */
@@ -177,6 +199,103 @@ export class DestinationDir {
         if (err.code !== 'ENOENT') throw err;
       });
     }
+  }
+
+  /** The path of `name` (one plain segment) in this directory. */
+  child(name: string): string {
+    assertSafeFileName(name);
+    return path.join(this.path, name);
+  }
+
+  /** The text of file `name` in this directory; undefined when there is none. */
+  async readText(name: string): Promise<string | undefined> {
+    await this.verify();
+    const handle = await this.openFile(this.child(name), constants.O_RDONLY, 0).catch((err: NodeJS.ErrnoException) => {
+      if (err.code === 'ENOENT') return undefined;
+      throw err;
+    });
+    if (!handle) return undefined;
+    try {
+      return await handle.readFile('utf8');
+    } finally {
+      await handle.close();
+    }
+  }
+
+  /** Writes file `name` whole or not at all (a temporary file, fsynced, renamed over it, the directory synced). */
+  async writeTextAtomically(name: string, text: string): Promise<void> {
+    const final = this.child(name);
+    const tmp = this.child(`.${name}.${process.pid}.tmp`);
+    const handle = await this.openFile(tmp, constants.O_WRONLY | constants.O_CREAT | constants.O_TRUNC, 0o640);
+    try {
+      await handle.writeFile(text);
+      await handle.datasync();
+    } finally {
+      await handle.close();
+    }
+    await this.verify();
+    await rename(tmp, final);
+    await fsyncDir(this.path);
+  }
+
+  /**
+   * Moves the directory `from` (elsewhere under the root) to `name` in this directory. Whatever
+   * was there is first moved aside, beside `from`, and removed once the new one is in place: a
+   * reader sees the old tree or the new one, never a mix.
+   */
+  async adopt(from: DestinationDir, name: string): Promise<void> {
+    const target = this.child(name);
+    await this.verify();
+    await from.verify();
+    const existing = await lstat(target).catch(() => undefined);
+    const parked = `${from.path}.replaced`;
+    if (existing) {
+      if (existing.isSymbolicLink() || !existing.isDirectory()) throw new UnsafePathError(`${target} is not a directory; refusing to replace it`);
+      await rename(target, parked);
+    }
+    await rename(from.path, target);
+    await fsyncDir(this.path);
+    if (existing) await rm(parked, { recursive: true, force: true });
+  }
+
+  /** Removes the tree `name` of this directory (links in it are removed, never followed). */
+  async removeChild(name: string): Promise<void> {
+    const target = this.child(name);
+    await this.verify();
+    await rm(target, { recursive: true, force: true });
+    await fsyncDir(this.path);
+  }
+
+  /** The size of regular file `name` in this directory; undefined when there is none. */
+  async sizeOf(name: string): Promise<number | undefined> {
+    const st = await lstat(this.child(name)).catch(() => undefined);
+    return st?.isFile() ? st.size : undefined;
+  }
+
+  /** The names in this directory. */
+  async entries(): Promise<string[]> {
+    await this.verify();
+    return readdir(this.path);
+  }
+
+  /** The directory `name` in this one, created if missing (no link followed). */
+  subdirectory(name: string, create = true): Promise<DestinationDir | undefined> {
+    assertSafeFileName(name);
+    return DestinationDir.#below(this, name, create);
+  }
+
+  static async #below(parent: DestinationDir, name: string, create: boolean): Promise<DestinationDir | undefined> {
+    await parent.verify();
+    const p = path.join(parent.path, name);
+    let st = await lstat(p).catch(() => undefined);
+    if (!st) {
+      if (!create) return undefined;
+      await mkdir(p).catch((err: NodeJS.ErrnoException) => {
+        if (err.code !== 'EEXIST') throw err;
+      });
+      st = await lstat(p);
+    }
+    return new DestinationDir(p, [...parent.#chain, checkedLink(p, st, name)]);
   }
 
   #assertChild(filePath: string): void {

@@ -1,6 +1,6 @@
 import { createHash, type Hash } from 'node:crypto';
 import { constants } from 'node:fs';
-import { access, open, readFile, unlink, writeFile, type FileHandle } from 'node:fs/promises';
+import { open, readFile, unlink, writeFile, type FileHandle } from 'node:fs/promises';
 import type { ByteCounter } from './byte-counter.ts';
 
 /** Node's names for the checksum algorithms Content Library uses. */
@@ -58,6 +58,7 @@ export class DownloadPart {
   #segments: Segment[] | undefined;
   #hashing: Promise<void> | undefined;
   #sidecarDirty = false;
+  #dropSidecar = false;
 
   private constructor(path: string, file: FileHandle, options: OpenPartOptions, position: number, hashes: Hash[], segments: Segment[] | undefined, resumed: number) {
     this.path = path;
@@ -80,19 +81,19 @@ export class DownloadPart {
     try {
       const hashes = options.algorithms.map((a) => createHash(a));
       let size = (await file.stat()).size;
-      const sidecar = options.resume ? await readSidecar(path, options.expectedSize) : undefined;
+      // One read tells all: most parts are new and have no record of segments at all.
+      const sidecar = await readSidecar(path, options.expectedSize);
       // A part fetched in segments has holes: without its (valid) record, its size means nothing.
-      const unaccounted = sidecar === undefined && (await exists(sidecarPath(path)));
-      if (!options.resume || unaccounted || (options.expectedSize !== undefined && size > options.expectedSize)) {
+      if (!options.resume || sidecar.state === 'invalid' || (options.expectedSize !== undefined && size > options.expectedSize)) {
         if (size > 0) await file.truncate(0);
         size = 0;
       }
       let segments: Segment[] | undefined;
       let prefix = size;
-      if (sidecar) {
-        segments = sidecar;
+      if (sidecar.state === 'valid' && options.resume) {
+        segments = sidecar.segments;
         prefix = contiguous(segments);
-      } else {
+      } else if (sidecar.state !== 'absent') {
         await unlink(sidecarPath(path)).catch(() => undefined);
       }
       if (prefix > 0) await feedHashes(file.createReadStream({ start: 0, end: prefix - 1, autoClose: false, highWaterMark: 1 << 20 }), hashes);
@@ -137,6 +138,11 @@ export class DownloadPart {
 
   /** Writes `buffers` at `at` (a positioned writev; short writes are carried on). */
   async write(buffers: Buffer[], at: number): Promise<void> {
+    // A part that was in segments and starts over as one stream must not be taken for segments again.
+    if (this.#dropSidecar) {
+      this.#dropSidecar = false;
+      await unlink(sidecarPath(this.path)).catch(() => undefined);
+    }
     let total = 0;
     for (const b of buffers) total += b.length;
     let pending = buffers;
@@ -212,6 +218,7 @@ export class DownloadPart {
 
   /** Starts over from byte 0: the server ignored our Range, or the bytes are suspect. */
   restart(): void {
+    if (this.#segments) this.#dropSidecar = true;
     this.#counter.bytes -= this.#segments ? this.#segments.reduce((n, s) => n + (s.written - s.start), 0) : this.#position;
     this.#position = 0;
     this.#segments = undefined;
@@ -242,7 +249,7 @@ export class DownloadPart {
 
   /** The part is verified and renamed: its sidecar has no more use. */
   async forgetSegments(): Promise<void> {
-    await unlink(sidecarPath(this.path)).catch(() => undefined);
+    if (this.#segments || this.#dropSidecar) await unlink(sidecarPath(this.path)).catch(() => undefined);
   }
 
   /** Closes and removes the part (and its sidecar): for cancellation and permanent failure. */
@@ -261,17 +268,25 @@ export function sidecarPath(partPath: string): string {
   return `${partPath}.segments`;
 }
 
-async function readSidecar(partPath: string, expectedSize: number | undefined): Promise<Segment[] | undefined> {
+type Sidecar = { state: 'absent' } | { state: 'invalid' } | { state: 'valid'; segments: Segment[] };
+
+async function readSidecar(partPath: string, expectedSize: number | undefined): Promise<Sidecar> {
+  let text: string;
   try {
-    const { segments } = JSON.parse(await readFile(sidecarPath(partPath), 'utf8')) as { segments: Segment[] };
+    text = await readFile(sidecarPath(partPath), 'utf8');
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'ENOENT' ? { state: 'absent' } : { state: 'invalid' };
+  }
+  try {
+    const { segments } = JSON.parse(text) as { segments: Segment[] };
     const valid =
       Array.isArray(segments) &&
       segments.length > 0 &&
       segments.every((s, i) => Number.isSafeInteger(s.start) && s.start <= s.written && s.written <= s.end && (i === 0 || s.start === segments[i - 1]!.end)) &&
       (expectedSize === undefined || segments.at(-1)!.end === expectedSize);
-    return valid ? segments.map((s) => ({ start: s.start, end: s.end, written: s.written })) : undefined;
+    return valid ? { state: 'valid', segments: segments.map((s) => ({ start: s.start, end: s.end, written: s.written })) } : { state: 'invalid' };
   } catch {
-    return undefined;
+    return { state: 'invalid' };
   }
 }
 
@@ -297,11 +312,4 @@ function remainder(buffers: Buffer[], skip: number): Buffer[] {
     skip = 0;
   }
   return out;
-}
-
-async function exists(p: string): Promise<boolean> {
-  return access(p).then(
-    () => true,
-    () => false,
-  );
 }

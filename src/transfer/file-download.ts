@@ -4,6 +4,7 @@ import { asTlsVerificationError, type DataEndpoint } from '../vsphere/index.ts';
 import type { DownloadPart, Segment } from './download-part.ts';
 import { DataUnauthorizedError, DiskFullError, HttpStatusError, TransferError, redactUrl } from './errors.ts';
 import { PartSink } from './part-sink.ts';
+import type { Throttle } from './throttle.ts';
 
 export interface RetryEvent {
   fileName: string;
@@ -37,6 +38,8 @@ export interface FileDownloadOptions {
   highWaterMark?: number;
   /** Segmented download, when the server honours Range and the file is large enough. */
   segments?: SegmentOptions | undefined;
+  /** A bandwidth budget every byte is drawn from; none by default. */
+  throttle?: Throttle | undefined;
   signal?: AbortSignal | undefined;
   onRetry?: ((event: RetryEvent) => void) | undefined;
 }
@@ -194,6 +197,7 @@ async function exchange(part: DownloadPart, source: DataEndpoint, options: FileD
     end,
     overflow: () => tooLong(options.fileName, size),
     signal: options.signal,
+    throttle: options.throttle,
     accept: (statusCode, h) => {
       if (segment && statusCode === 200) throw new RangeIgnored(`${options.fileName}: the server answered a Range with the whole file`);
       const answer = readAnswer(statusCode, h, from, options.fileName, source.url, headers);

@@ -9,7 +9,8 @@ export { checksumFrom, readManifest, type ExpectedChecksum, type Manifest } from
 export type { ByteCounter } from './byte-counter.ts';
 export * from './errors.ts';
 
-export { downloadFile, type FileDownloadOptions, type RetryEvent } from './file-download.ts';
+export { downloadFile, type FileDownloadOptions, type RetryEvent, type SegmentOptions } from './file-download.ts';
+export type { Throttle } from './throttle.ts';
 export { DownloadPart, type DigestAlgorithm, type OpenPartOptions } from './download-part.ts';
 export { commitFile, exists } from './atomic-commit.ts';
 export { assertChecksum, digestAlgorithm, hashFile, parseManifest } from './verify.ts';

@@ -1,5 +1,6 @@
 import type { Dispatcher } from 'undici';
 import type { DownloadPart, Segment } from './download-part.ts';
+import type { Throttle } from './throttle.ts';
 
 export interface PartSinkOptions {
   /** Bytes gathered before one positioned write is issued. */
@@ -14,6 +15,8 @@ export interface PartSinkOptions {
   /** Checks the status line and headers (and may restart the part); throws to refuse the answer. */
   accept: (status: number, headers: Record<string, string | string[] | undefined>) => void;
   signal?: AbortSignal | undefined;
+  /** A bandwidth budget to draw from; none by default. */
+  throttle?: Throttle | undefined;
 }
 
 interface Batch {
@@ -49,6 +52,9 @@ export class PartSink implements Dispatcher.DispatchHandler {
   /** A write failed after its bytes went into the hashes: the part must start over. */
   #hashesAhead = false;
   #onAbort: (() => void) | undefined;
+  /** Bytes acquired from the throttle and not yet received. */
+  #allowance = 0;
+  #throttled = false;
 
   constructor(part: DownloadPart, options: PartSinkOptions) {
     this.#part = part;
@@ -92,6 +98,25 @@ export class PartSink implements Dispatcher.DispatchHandler {
     this.#chunks.push(chunk);
     this.#gathered += chunk.length;
     if (this.#gathered >= this.#options.batchBytes) this.#flush();
+    if (this.#options.throttle) this.#draw(chunk.length);
+  }
+
+  /** Counts received bytes against the budget; past the allowance the socket waits for more. */
+  #draw(bytes: number): void {
+    const throttle = this.#options.throttle;
+    this.#allowance -= bytes;
+    if (!throttle || this.#allowance >= 0 || this.#throttled) return;
+    this.#throttled = true;
+    this.#controller?.pause();
+    const need = Math.max(throttle.leaseBytes, -this.#allowance);
+    throttle.acquire(need, this.#options.signal).then(
+      () => {
+        this.#allowance += need;
+        this.#throttled = false;
+        if (this.#inFlight < this.#options.maxInFlight && this.#controller?.paused && !this.#error) this.#controller.resume();
+      },
+      (err: Error) => this.#fail(err),
+    );
   }
 
   onResponseEnd(): void {
@@ -144,7 +169,7 @@ export class PartSink implements Dispatcher.DispatchHandler {
       if (this.#options.segment) this.#part.landed(this.#options.segment, head.bytes);
       else this.#part.advance(head.bytes);
     }
-    if (this.#inFlight < this.#options.maxInFlight && this.#controller?.paused && !this.#error) this.#controller.resume();
+    if (this.#inFlight < this.#options.maxInFlight && !this.#throttled && this.#controller?.paused && !this.#error) this.#controller.resume();
     this.#settle();
   }
 

@@ -1,6 +1,7 @@
 import type { BackoffOptions } from '../backoff.ts';
 import type { DataEndpoint } from '../vsphere/index.ts';
 import type { DestinationDir } from './destination-dir.ts';
+import type { Throttle } from './throttle.ts';
 import { DownloadPart, type DigestAlgorithm } from './download-part.ts';
 import { CldlError } from '../cldl-error.ts';
 import { ChecksumMismatchError, DiskFullError, TransferError } from './errors.ts';
@@ -41,6 +42,8 @@ export interface VerifiedRunOptions {
   highWaterMark: number;
   /** Fetch large files over several connections when the server honours Range. */
   segments?: SegmentOptions | undefined;
+  /** A bandwidth budget to draw every byte from. */
+  throttle?: Throttle | undefined;
   signal: AbortSignal;
   /**
    * What the server vouches for once the bytes are on disk. vCenter fills a file's checksum_info
@@ -117,6 +120,7 @@ export class VerifiedDownload {
       backoff: options.backoff,
       highWaterMark: options.highWaterMark,
       segments: options.segments,
+      throttle: options.throttle,
       signal: options.signal,
       onRetry: options.onRetry,
     };
@@ -171,13 +175,31 @@ export class VerifiedDownload {
 
   /** Gives the verified part its final name (atomically; never over an existing file without `overwrite`). */
   async commit(finalPath: string, overwrite: boolean): Promise<void> {
-    try {
-      await this.#part.close();
-      await this.#dir.commit(this.#part.path, finalPath, overwrite);
-      await this.#part.forgetSegments();
-    } catch (err) {
-      throw asFileError(err, this.fileName, finalPath);
+    await VerifiedDownload.commitAll(this.#dir, [{ download: this, finalPath }], overwrite);
+  }
+
+  /**
+   * Gives verified parts of one directory their final names, and syncs the directory once for all
+   * of them: a download of many small files pays one directory fsync, not one a file.
+   */
+  static async commitAll(dir: DestinationDir, files: ReadonlyArray<{ download: VerifiedDownload; finalPath: string }>, overwrite: boolean): Promise<void> {
+    const fail = (f: { download: VerifiedDownload; finalPath: string }) => (err: unknown) => {
+      throw asFileError(err, f.download.fileName, f.finalPath);
+    };
+    for (const f of files) {
+      if (f.download.#dir !== dir) throw new Error(`${f.download.fileName} is not in ${dir.path}`);
+      await f.download.#part.close().catch(fail(f));
     }
+    await dir.commitAll(
+      files.map((f) => ({ partPath: f.download.#part.path, finalPath: f.finalPath })),
+      overwrite,
+    ).catch((err: unknown) => {
+      // A rename names the part it failed on; the directory's fsync names no file of its own.
+      const { path: failed, dest } = err as { path?: unknown; dest?: unknown };
+      const f = files.find((x) => x.download.#part.path === failed || x.finalPath === dest || x.finalPath === failed);
+      throw f ? asFileError(err, f.download.fileName, f.finalPath) : asFileError(err, files.map((x) => x.download.fileName).join(', '), dir.path);
+    });
+    for (const f of files) await f.download.#part.forgetSegments().catch(fail(f));
   }
 
   /** Closes the part, keeping it on disk for a later resume. */

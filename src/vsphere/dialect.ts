@@ -50,6 +50,9 @@ export interface Dialect {
   getFile(sessionId: string, fileName: string): VapiOperation<DownloadFileInfo>;
   prepareFile(sessionId: string, fileName: string, endpointType: EndpointType): VapiOperation<DownloadFileInfo>;
 
+  listLibraries(): VapiOperation<string[]>;
+  findLibraries(name: string): VapiOperation<string[]>;
+  listItems(libraryId: string): VapiOperation<string[]>;
   getItem(libraryItemId: string): VapiOperation<LibraryItemInfo>;
   listItemFiles(libraryItemId: string): VapiOperation<LibraryItemFileInfo[]>;
   syncItem(libraryItemId: string, forceSyncContent: boolean): VapiOperation<void>;

@@ -80,6 +80,9 @@ export const restDialect: Dialect = {
     decode: decodeWith(wire.sessionFile),
   }),
 
+  listLibraries: () => ({ name: 'library.list', method: 'GET', path: CONTENT, decode: decodeWith(wire.stringList) }),
+  findLibraries: (name) => ({ name: 'library.find', method: 'POST', path: `${CONTENT}?~action=find`, body: { spec: { name } }, decode: decodeWith(wire.stringList) }),
+  listItems: (libraryId) => ({ name: 'item.list', method: 'GET', path: `${CONTENT}/item?library_id=${enc(libraryId)}`, decode: decodeWith(wire.stringList) }),
   getItem: (id) => ({ name: 'item.get', method: 'GET', path: `${CONTENT}/item/id:${enc(id)}`, decode: decodeWith(wire.libraryItem) }),
   listItemFiles: (id) => ({
     name: 'item.files',

@@ -1,6 +1,7 @@
 import type { Agent, Dispatcher } from 'undici';
 import { CldlError } from '../cldl-error.ts';
 import { VapiClient } from './client.ts';
+import { ContentLibraries } from './content-library.ts';
 import { DownloadSessionFiles } from './download-session-file.ts';
 import { DownloadSessions } from './download-session.ts';
 import { DataEndpointPolicy } from './data-endpoint-policy.ts';
@@ -70,6 +71,7 @@ export class VCenterClient {
   readonly sessions: DownloadSessions;
   readonly files: DownloadSessionFiles;
   readonly items: LibraryItems;
+  readonly libraries: ContentLibraries;
   readonly #vapi: VapiClient;
   readonly #options: VCenterOptions;
   readonly #origin: string;
@@ -117,6 +119,7 @@ export class VCenterClient {
     this.sessions = new DownloadSessions(this.#vapi);
     this.files = new DownloadSessionFiles(this.#vapi, options.logger);
     this.items = new LibraryItems(this.#vapi);
+    this.libraries = new ContentLibraries(this.#vapi);
   }
 
   /** Logs in now (otherwise the first call does); resolves the dialect in `auto` mode. */

@@ -10,7 +10,7 @@ import { startHarness, type Harness } from '../support/harness.ts';
 import { REDIS_URL } from '../support/redis.ts';
 import { startOwnRedis } from '../support/redis-server.ts';
 
-const COMMANDS = ['worker', 'enqueue', 'status', 'cancel', 'list', 'sessions', 'simulator', 'demo'];
+const COMMANDS = ['worker', 'enqueue', 'status', 'cancel', 'list', 'mirror', 'sessions', 'simulator', 'demo'];
 
 describe('cldl usage', () => {
   it('lists its commands with --help', async () => {
@@ -38,6 +38,8 @@ describe('cldl usage', () => {
     [['list', '--limit', '0'], /--limit <n>' argument '0' is invalid. expected a whole number from 1 to 1000/],
     [['list', '--state', 'done'], /Allowed choices are queued, syncing/],
     [['enqueue', '--item', 'i', '--dest', 'x', '--frobnicate'], /unknown option '--frobnicate'/],
+    [['mirror', '--dest', 'x'], /required option '--library <name-or-id>' not specified/],
+    [['mirror', '--library', 'l', '--dest', 'x', '--max-rate', 'fast'], /--max-rate <rate>' argument 'fast' is invalid. expected bytes per second, e.g. 800000, 50M or 1.5G/],
   ])('exits 2 with a short usage for %j', async (args, message) => {
     const run = await runCli(args);
     expect(run.code).toBe(2);
@@ -125,6 +127,28 @@ describe('cldl with a worker running', () => {
     const run = await runCli(['enqueue', '--item', h.sim.item('evil').id, '--dest', 'evil', '--wait'], env);
     expect(run.code).toBe(1);
     expect(run.stderr).toMatch(/cldl: download .* failed: refusing file name "..\/..\/etc\/passwd" from the server: it contains a path separator/);
+  });
+
+  it('mirrors a library with --wait, exits 0 when every item is current, and again moves nothing', async () => {
+    const run = await runCli(['mirror', '--library', 'cldl-sim', '--dest', 'dr', '--items', 'photon*', '--wait'], env);
+    expect(run.code).toBe(0);
+    expect(run.stdout.trim()).toMatch(/^mirror-[0-9a-f-]{36}$/);
+    expect(run.stderr).toMatch(/completed: 1 downloaded, 0 already current, 0 failed, of 1 items/);
+    expect(await h.sha256('dr/photon.iso/photon.iso')).toBe(await h.expectedSha256('photon.iso', 'photon.iso'));
+    const again = await runCli(['mirror', '--library', 'cldl-sim', '--dest', 'dr', '--items', 'photon*', '--wait'], env);
+    expect(again.stderr).toMatch(/completed: 0 downloaded, 1 already current, 0 failed, of 1 items/);
+  });
+
+  it('exits 1 naming the library and the vCenter when there is no such library', async () => {
+    const run = await runCli(['mirror', '--library', 'no-such-library', '--dest', 'dr2', '--wait'], env);
+    expect(run.code).toBe(1);
+    expect(run.stderr).toContain('vCenter default has no content library named or with the id "no-such-library"');
+  });
+
+  it('exits 1 with each failed item and its reason', async () => {
+    const run = await runCli(['mirror', '--library', 'cldl-sim', '--dest', 'dr3', '--items', 'evil', '--wait'], env);
+    expect(run.code).toBe(1);
+    expect(run.stderr).toMatch(/^ {2}evil: refusing file name "..\/..\/etc\/passwd" from the server/m);
   });
 
   it('exits 2 naming the field of an invalid request', async () => {

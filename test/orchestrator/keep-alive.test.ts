@@ -131,6 +131,28 @@ describe('KeepAlive', () => {
     expect(lost[0]).toMatchObject({ code: 'CLDL_SESSION_EXPIRED', renewable: true });
   });
 
+  // A download's session was just created or just read: a download over within a second needs no
+  // keep-alive but its last, and that one reads nothing back (the session is deleted next).
+  it('beats first after firstBeatInMs, and the last beat is one keep_alive with the final progress', async () => {
+    const id = await newSession();
+    let percent = 40;
+    const { t } = target(id, () => percent);
+    const started = Date.now();
+    keepAlive.track(t, { firstBeatInMs: 1000 });
+    const [beat] = (await once(keepAlive, 'beat')) as KeepAliveEvents['beat'];
+    expect(Date.now() - started).toBeGreaterThanOrEqual(950);
+    expect(beat).toMatchObject({ progress: 40 });
+    const gets = sim.inspect().calls['download_session.get'];
+    percent = 100;
+    const last = once(keepAlive, 'lastBeat');
+    await keepAlive.lastBeat(t);
+    expect(await last).toEqual([{ key: 'dl-1', sessionId: id, progress: 100 }]);
+    expect(sim.inspect().sessions[0]!.keepAlives.map((k) => k.progress)).toEqual([40, 100]);
+    expect(sim.inspect().calls['download_session.get']).toBe(gets);
+    await keepAlive.lastBeat(t); // nothing grew: nothing sent
+    expect(sim.inspect().sessions[0]!.keepAlives).toHaveLength(2);
+  });
+
   it("adopts vCenter's higher progress when another worker reported it first", async () => {
     const id = await newSession();
     await client.sessions.keepAlive(id, 60); // the previous worker

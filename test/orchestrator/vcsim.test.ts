@@ -19,6 +19,7 @@ if ('missing' in located) {
 
 describe.skipIf('missing' in located)('a download from govmomi vcsim', () => {
   const files = { 'tiny.ovf': randomBytes(900), 'tiny-disk1.vmdk': randomBytes(3 * 1024 * 1024 + 3) };
+  const isos = { 'alpha.iso': randomBytes(700_001), 'beta.iso': randomBytes(1_200_003) };
   let seed: string;
   let root: string;
   let vcsim: Vcsim;
@@ -36,6 +37,7 @@ describe.skipIf('missing' in located)('a download from govmomi vcsim', () => {
     for (const [name, data] of Object.entries(files)) await writeFile(path.join(seed, 'tiny', name), data);
     const sha1 = (b: Buffer) => createHash('sha1').update(b).digest('hex');
     await writeFile(path.join(seed, 'tiny', 'tiny.mf'), Object.entries(files).map(([n, d]) => `SHA1(${n})= ${sha1(d)}\n`).join(''));
+    for (const [name, data] of Object.entries(isos)) await writeFile(path.join(seed, name), data);
     vcsim = await startVcsim((located as { bin: string }).bin, seed);
     proxy = await startSpecProxy(vcsim.url);
     // The proxy forwards vAPI calls; vcsim's data URLs name vcsim's own port.
@@ -73,6 +75,19 @@ describe.skipIf('missing' in located)('a download from govmomi vcsim', () => {
     // vcsim reports no checksum_info; the OVF manifest vouches for the files it lists.
     expect(result.files.filter((f) => f.name !== 'tiny.mf').every((f) => f.verified)).toBe(true);
     expect(await vcenter.sessions.list()).not.toContain(result.sessionId);
+    const { violations } = await proxy.report();
+    expect(violations.filter((v) => v.side === 'client')).toEqual([]);
+  });
+
+  it('mirrors the library: every item byte for byte, no session left, and nothing moved the second time', async () => {
+    const id = await client.mirrorLibrary({ library: vcsim.library_id, destination: 'vcsim-mirror' });
+    const done = await client.waitForMirror(id, { timeoutMs: 60_000 });
+    expect(done).toMatchObject({ state: 'completed', progress: { itemsTotal: 3, itemsDone: 3 } });
+    for (const [name, data] of Object.entries(files)) expect((await readFile(path.join(root, 'vcsim-mirror', 'tiny', name))).equals(data)).toBe(true);
+    for (const [name, data] of Object.entries(isos)) expect((await readFile(path.join(root, 'vcsim-mirror', name, name))).equals(data)).toBe(true);
+    expect(await vcenter.sessions.list()).toEqual([]);
+    const again = await client.waitForMirror(await client.mirrorLibrary({ library: vcsim.library_id, destination: 'vcsim-mirror' }), { timeoutMs: 60_000 });
+    expect(again.progress).toMatchObject({ itemsTotal: 3, itemsCurrent: 3, itemsDone: 0 });
     const { violations } = await proxy.report();
     expect(violations.filter((v) => v.side === 'client')).toEqual([]);
   });

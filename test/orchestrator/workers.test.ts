@@ -4,7 +4,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { afterEach, describe, expect, it } from 'vitest';
 import { DownloadClient, DownloadFailedError, keysFor, type DownloadProgress } from '../../src/orchestrator/index.ts';
 import type { ItemSpec } from '../../src/simulator/index.ts';
-import { startHarness, workerDefaults, type Harness } from '../support/harness.ts';
+import { startHarness, type Harness } from '../support/harness.ts';
 import { connectRedis, REDIS_URL } from '../support/redis.ts';
 import { startOwnRedis, type OwnRedis } from '../support/redis-server.ts';
 import { startWorkerProcess, type WorkerProcess } from '../support/worker-process.ts';
@@ -124,13 +124,7 @@ describe('surviving failures', () => {
   it('resumes after a kill -9 mid-file on another worker, in the same session, keeping the bytes on disk', async () => {
     h = await startHarness({ noWorker: true, simulator: { items: [item('big.iso', 60 * MB)] } });
     h.sim.faults.add({ kind: 'bandwidth', bytesPerSecond: 15 * MB });
-    const config = {
-      redisUrl: REDIS_URL,
-      prefix: h.prefix,
-      root: h.root,
-      vcenter: { url: h.sim.url, ...h.sim.credentials, api: 'api' as const },
-      worker: { ...workerDefaults(), lock: { durationMs: 2000, stalledIntervalMs: 1000, maxStalledCount: 10 } },
-    };
+    const config = h.processConfig({ lock: { durationMs: 2000, stalledIntervalMs: 1000, maxStalledCount: 10 } });
     const first = await startWorkerProcess(config);
     procs.push(first);
     const id = await h.client.enqueueDownload({ libraryItemId: h.sim.item('big.iso').id, destination: 'out' });
@@ -214,13 +208,7 @@ describe('surviving failures', () => {
   it('exits 0 on SIGTERM within the grace period, leaving the download to the next worker', async () => {
     h = await startHarness({ noWorker: true, simulator: { items: [item('big.iso', 40 * MB)] } });
     h.sim.faults.add({ kind: 'bandwidth', bytesPerSecond: 10 * MB });
-    const config = {
-      redisUrl: REDIS_URL,
-      prefix: h.prefix,
-      root: h.root,
-      vcenter: { url: h.sim.url, ...h.sim.credentials, api: 'api' as const },
-      worker: { ...workerDefaults(), shutdownGraceMs: 500 },
-    };
+    const config = h.processConfig({ shutdownGraceMs: 500 });
     const first = await startWorkerProcess(config);
     procs.push(first);
     const id = await h.client.enqueueDownload({ libraryItemId: h.sim.item('big.iso').id, destination: 'out' });

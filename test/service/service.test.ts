@@ -1,14 +1,14 @@
-import { copyFile, mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, rm } from 'node:fs/promises';
 import http from 'node:http';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { Writable } from 'node:stream';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { loadConfig } from '../../src/config/load-config.ts';
 import { createLogger } from '../../src/logging/create-logger.ts';
-import { startWorkerDaemon, type WorkerDaemon } from '../../src/service/worker-daemon.ts';
+import type { Logger } from 'pino';
 import { startSimulator, type Simulator } from '../../src/simulator/index.ts';
 import { startCliWorker, type CliWorker } from '../support/cli.ts';
+import { startDaemon, type RunningDaemon } from '../support/daemon.ts';
 import { connectRedis, dropPrefix, REDIS_URL, testPrefix } from '../support/redis.ts';
 import { repoRoot } from '../support/shared-tools.ts';
 
@@ -21,56 +21,15 @@ const ITEMS = [
 ];
 
 let sim: Simulator;
-let configDir: string;
 beforeAll(async () => {
   sim = await startSimulator({ prepareDelayMs: 5, items: ITEMS, users: { user: 'pass', svc: 'N0t-In-Any-Log-9f3a' } });
-  // The package's defaults alone: a developer's config/local.json must not leak into tests.
-  configDir = await mkdtemp(path.join(tmpdir(), 'cldl-config-'));
-  await copyFile(path.join(repoRoot, 'config/default.json'), path.join(configDir, 'default.json'));
 });
 afterAll(async () => {
   await sim.stop();
-  await rm(configDir, { recursive: true, force: true });
 });
 
-interface Running {
-  daemon: WorkerDaemon;
-  prefix: string;
-  root: string;
-  stop(): Promise<void>;
-}
-
-async function daemon(env: Record<string, string> = {}, logger = createLogger({ level: 'silent', pretty: 'never' })): Promise<Running> {
-  const prefix = testPrefix();
-  const root = await mkdtemp(path.join(tmpdir(), 'cldl-root-'));
-  const config = loadConfig({
-    configDir,
-    env: {
-      REDIS_URL,
-      CLDL_REDIS_PREFIX: prefix,
-      CLDL_DOWNLOAD_ROOT: root,
-      CLDL_HTTP_PORT: '0',
-      VCENTER_URL: sim.url,
-      VCENTER_USERNAME: 'user',
-      VCENTER_PASSWORD: 'pass',
-      VCENTER_API: 'api',
-      ...env,
-    },
-  });
-  const d = await startWorkerDaemon(config, logger);
-  return {
-    daemon: d,
-    prefix,
-    root,
-    async stop() {
-      await d.shutdown();
-      const redis = connectRedis();
-      await dropPrefix(redis, prefix);
-      await redis.quit();
-      await rm(root, { recursive: true, force: true });
-    },
-  };
-}
+type Running = RunningDaemon;
+const daemon = (env: Record<string, string> = {}, logger?: Logger) => startDaemon(sim, env, logger);
 
 async function call(base: string, method: string, p: string, body?: unknown, headers: Record<string, string> = {}) {
   const res = await fetch(`${base}${p}`, {
@@ -127,6 +86,23 @@ describe('the admin HTTP server', () => {
     const listed = await call(url, 'GET', '/downloads?state=completed');
     expect((listed.json.downloads as Array<{ id: string }>).map((x) => x.id)).toContain('http-1');
     expect(await call(url, 'DELETE', '/downloads/http-1', undefined, INTENT)).toMatchObject({ status: 202, json: { outcome: 'finished' } });
+  });
+
+  it('mirrors a library with POST /mirrors and follows the run with GET, under the same rules', async () => {
+    const posted = await call(url, 'POST', '/mirrors', { library: 'cldl-sim', destination: 'mirror-http', items: 'small*' });
+    expect(posted.status).toBe(202);
+    const id = (posted.json as { id: string }).id;
+    expect(posted.headers.get('location')).toBe(`/mirrors/${id}`);
+    await expect.poll(async () => (await call(url, 'GET', `/mirrors/${id}`)).json.state, { timeout: 20_000 }).toBe('completed');
+    const run = (await call(url, 'GET', `/mirrors/${id}`)).json as { items: Array<{ name: string; outcome: string }> };
+    expect(run.items).toEqual([expect.objectContaining({ name: 'small.iso', action: 'download', outcome: 'done' })]);
+    expect(((await call(url, 'GET', '/mirrors')).json.mirrors as Array<{ id: string }>).map((m) => m.id)).toContain(id);
+    expect(await call(url, 'GET', '/mirrors/nope')).toMatchObject({ status: 404 });
+    const bad = await call(url, 'POST', '/mirrors', { library: 'cldl-sim', destination: '../out' });
+    expect(bad).toMatchObject({ status: 400, json: { error: { code: 'CLDL_INVALID_REQUEST', field: 'destination' } } });
+    expect((await call(url, 'POST', '/mirrors', undefined, { 'content-type': 'text/plain' })).status).toBe(415);
+    const port = new URL(url).port;
+    expect((await raw(url, 'GET', '/mirrors', { host: `evil.example:${port}` })).status).toBe(421);
   });
 
   it.each([

@@ -39,9 +39,12 @@ export interface CliWorker {
   stop(signal?: NodeJS.Signals): Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
 }
 
-/** `cldl worker` in its own process, JSON logs on stdout; resolves once it is ready. */
-export async function startCliWorker(env: Record<string, string>): Promise<CliWorker> {
-  const child = spawn(process.execPath, [path.join(repoRoot, 'src/cli/main.ts'), 'worker', '--json-logs'], {
+/**
+ * `cldl worker` in its own process, JSON logs on stdout; resolves once it is ready. `entry` is the
+ * script Node runs: the sources by default, or a built `dist/cli/main.js`.
+ */
+export async function startCliWorker(env: Record<string, string>, entry = path.join(repoRoot, 'src/cli/main.ts')): Promise<CliWorker> {
+  const child = spawn(process.execPath, [entry, 'worker', '--json-logs'], {
     env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/tmp', CLDL_HTTP_PORT: '0', ...env },
     cwd: repoRoot,
     stdio: ['ignore', 'pipe', 'pipe'],

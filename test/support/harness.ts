@@ -7,7 +7,8 @@ import { DownloadClient, DownloadWorker, MapVCenterRegistry, type DownloadClient
 import { startSimulator, type Simulator, type SimulatorOptions } from '../../src/simulator/index.ts';
 import { hashFile } from '../../src/transfer/index.ts';
 import { VCenterClient, type VCenterOptions } from '../../src/vsphere/index.ts';
-import { connectRedis, dropPrefix, testPrefix } from './redis.ts';
+import { connectRedis, dropPrefix, REDIS_URL, testPrefix } from './redis.ts';
+import type { WorkerProcessConfig } from './worker-process.ts';
 
 export interface Harness {
   sim: Simulator;
@@ -28,6 +29,8 @@ export interface Harness {
   listDir(relative: string): Promise<string[]>;
   /** The path of the part cldl keeps `fileName` in under a destination, once it exists. */
   partPath(relative: string, fileName: string): Promise<string | undefined>;
+  /** What a worker in a process of its own needs to serve this harness's queue (see worker-process.ts). */
+  processConfig(worker?: Partial<WorkerProcessConfig['worker']>): WorkerProcessConfig;
   stop(): Promise<void>;
 }
 
@@ -123,6 +126,13 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
     expectedSha256: (itemName, fileName) => sim.fileChecksum(sim.item(itemName).id, fileName, 'SHA256'),
     listDir: async (relative) => (await readdir(path.join(root, relative)).catch(() => [] as string[])).sort(),
     partPath: (relative, fileName) => findPart(path.join(root, relative), fileName),
+    processConfig: (worker = {}) => ({
+      redisUrl: options.redisUrl ?? REDIS_URL,
+      prefix,
+      root,
+      vcenter: { url: sim.url, ...sim.credentials, api: 'api' },
+      worker: { ...workerDefaults(), ...worker },
+    }),
     async stop() {
       await client.close();
       await Promise.all(workers.map((w) => w.close()));

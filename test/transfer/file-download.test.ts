@@ -391,6 +391,29 @@ describe('downloadFile', () => {
       await part.close();
     });
 
+    it('forgets its segments when it starts over as one stream, so a resume never trusts them', async () => {
+      let n = 0;
+      const source = await serve((req, res) => {
+        n++;
+        if (n === 1) return serveBytes(req, res, FILE.data); // 206 to bytes=0-: split
+        if (n <= 5) return serveBytes(req, res, FILE.data, { ignoreRange: true, resetAfter: 100 }); // segments get 200s
+        res.writeHead(200, { 'content-length': FILE.data.length });
+        res.write(FILE.data.subarray(0, 700_000)); // one stream, then the "crash"
+      });
+      const ac = new AbortController();
+      const first = await openPart();
+      const pending = downloadFile(first, source, segmented({ signal: ac.signal })).catch((e: unknown) => e);
+      await expect.poll(() => first.counter.bytes, { timeout: 5000 }).toBeGreaterThanOrEqual(500_000);
+      ac.abort(new Error('kill -9'));
+      await pending;
+      await first.close();
+      const again = await openPart({ bytes: 0 }, true);
+      expect(again.segments).toBeUndefined();
+      expect(again.resumedFrom).toBe(700_000);
+      expect(again.digests().sha1).toBe(createHash('sha1').update(FILE.data.subarray(0, 700_000)).digest('hex'));
+      await again.close();
+    });
+
     it('starts over as one stream when a segment is answered with the whole file', async () => {
       let n = 0;
       const source = await serve((req, res) => serveBytes(req, res, FILE.data, { ignoreRange: ++n > 1 }));

@@ -1,7 +1,9 @@
 import type { Command } from 'commander';
 import { loadConfig } from '../../config/load-config.ts';
 import { createLogger } from '../../logging/create-logger.ts';
+import { workerNodeFlags } from '../../service/node-flags.ts';
 import { runWorkerDaemon } from '../../service/worker-daemon.ts';
+import { reexecWithNodeFlags } from '../reexec-with-node-flags.ts';
 import { runAction } from '../run-action.ts';
 
 export function registerWorker(program: Command): void {
@@ -12,6 +14,8 @@ export function registerWorker(program: Command): void {
     .option('--json-logs', 'JSON logs even on a terminal')
     .action(
       runAction(async (opts: { pretty?: boolean; jsonLogs?: boolean }) => {
+        // First, so that everything below happens once, in the process that does the work.
+        await reexecWithNodeFlags(workerNodeFlags());
         const config = loadConfig();
         const logger = createLogger({ level: config.log.level, pretty: opts.pretty ? 'always' : opts.jsonLogs ? 'never' : config.log.pretty });
         await runWorkerDaemon(config, logger);
