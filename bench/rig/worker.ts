@@ -1,5 +1,5 @@
 import { existsSync, readFileSync } from 'node:fs';
-import { writeFile } from 'node:fs/promises';
+import { readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { sampleProcess, spawnJsonProcess, type JsonProcess, type ProcSample } from './processes.ts';
 import type { BenchServer } from './server.ts';
@@ -53,7 +53,7 @@ export interface BenchWorker {
   pid: number;
   /** The admin HTTP server's URL (/metrics). */
   http: string;
-  /** What it was started with, for the report. */
+  /** Its command line once ready (after it re-executed itself with its flags), for the report. */
   command: string;
   sample(): Promise<ProcSample>;
   stop(): Promise<void>;
@@ -106,11 +106,13 @@ export async function startBenchWorker(o: WorkerStart): Promise<BenchWorker> {
   const baseEnv = Object.fromEntries(Object.entries(process.env).filter(([k]) => !/^(CLDL_|VCENTER_|REDIS_URL$|NODE_OPTIONS$)/.test(k)));
   const proc = spawnJsonProcess(script, { nodeArgs, args: ['worker'], baseEnv, env: { ...o.env, CLDL_CONFIG: o.configFile }, cwd: path.dirname(o.configFile), cores: o.cores });
   const ready = await proc.waitFor((l) => l.msg === 'cldl worker ready', 60_000);
+  // What runs now, after the worker re-executed itself with its Node flags (same PID).
+  const argv = (await readFile(`/proc/${proc.pid}/cmdline`, 'utf8')).split('\0').filter(Boolean);
   return {
     process: proc,
     pid: proc.pid,
     http: String(ready.http),
-    command: ['node', ...nodeArgs, path.relative(REPO, script), 'worker'].join(' '),
+    command: ['node', ...argv.slice(1).map((a) => (a.startsWith(REPO + path.sep) ? path.relative(REPO, a) : a))].join(' '),
     sample: () => sampleProcess(proc.pid),
     async stop() {
       const code = await proc.stop();
