@@ -116,10 +116,15 @@ export const configSchema = z.strictObject({
       backoff: backoff.default({ baseMs: 1000, maxMs: 30_000 }),
       highWaterMarkBytes: count.default(512 * 1024),
       segments: z
-        .strictObject({ connections: count.default(4), minBytes: count.default(64 * 1024 * 1024) })
-        .default({ connections: 4, minBytes: 64 * 1024 * 1024 }),
+        .strictObject({ connections: count.default(4), minBytes: count.default(64 * 1024 * 1024), slowerThanBytesPerSecond: count.default(50_000_000) })
+        .default({ connections: 4, minBytes: 64 * 1024 * 1024, slowerThanBytesPerSecond: 50_000_000 }),
     })
-    .default({ attempts: 8, backoff: { baseMs: 1000, maxMs: 30_000 }, highWaterMarkBytes: 512 * 1024, segments: { connections: 4, minBytes: 64 * 1024 * 1024 } }),
+    .default({
+      attempts: 8,
+      backoff: { baseMs: 1000, maxMs: 30_000 },
+      highWaterMarkBytes: 512 * 1024,
+      segments: { connections: 4, minBytes: 64 * 1024 * 1024, slowerThanBytesPerSecond: 50_000_000 },
+    }),
   keepAlive: z
     .strictObject({ intervalMs: ms.default(60_000), reportIntervalMs: ms.default(2000), retry: backoff.default({ baseMs: 1000, maxMs: 10_000 }) })
     .default({ intervalMs: 60_000, reportIntervalMs: 2000, retry: { baseMs: 1000, maxMs: 10_000 } }),

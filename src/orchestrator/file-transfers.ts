@@ -14,8 +14,8 @@ export interface TransferOptions {
   attempts: number;
   backoff: BackoffOptions;
   highWaterMark: number;
-  /** A file of `minBytes` or more goes over `connections` connections when the server honours Range. */
-  segments: { connections: number; minBytes: number };
+  /** A file of `minBytes` or more goes over `connections` connections when the server honours Range and one stream is slow. */
+  segments: { connections: number; minBytes: number; slowerThanBytesPerSecond?: number | undefined };
 }
 
 export interface FileTransfersDeps {

@@ -20,6 +20,13 @@ export interface SegmentOptions {
   connections: number;
   /** Files smaller than this are fetched as one stream. */
   minBytes: number;
+  /**
+   * One stream that moves at least this many bytes per second is left alone: segments pay only on
+   * a path that shapes each connection, and cost memory and CPU on one that does not.
+   */
+  slowerThanBytesPerSecond?: number | undefined;
+  /** How long one stream runs before its speed decides (half a second); 0 splits as soon as a 206 shows Range is honoured. */
+  sampleMs?: number | undefined;
 }
 
 export interface FileDownloadOptions {
@@ -47,6 +54,11 @@ export interface FileDownloadOptions {
 const DEFAULT_BATCH = 512 << 10;
 /** Writes in flight per answer: the socket keeps reading while the disk catches up. */
 const WRITES_IN_FLIGHT = 4;
+/** A segment's connection is slow by design: fewer writes in flight, less memory per connection. */
+const SEGMENT_WRITES_IN_FLIGHT = 2;
+/** How long one stream runs before its speed decides whether it goes in segments. */
+const SPLIT_SAMPLE_MS = 500;
+const DEFAULT_SLOWER_THAN = 50_000_000;
 /** How often a segmented part records its segments' progress for a process that resumes it. */
 const SIDECAR_EVERY_MS = 1000;
 
@@ -189,10 +201,12 @@ async function exchange(part: DownloadPart, source: DataEndpoint, options: FileD
   else if (from > 0 || probeRanges) request.range = `bytes=${from}-`;
   if (from > 0 && part.etag) request['if-range'] = part.etag;
   const end = segment ? segment.end : (size ?? Infinity);
+  const sampleMs = options.segments?.sampleMs ?? SPLIT_SAMPLE_MS;
+  let sample: NodeJS.Timeout | undefined;
   let total: number | undefined;
   const sink = new PartSink(part, {
     batchBytes: options.highWaterMark ?? DEFAULT_BATCH,
-    maxInFlight: WRITES_IN_FLIGHT,
+    maxInFlight: segment ? SEGMENT_WRITES_IN_FLIGHT : WRITES_IN_FLIGHT,
     segment,
     end,
     overflow: () => tooLong(options.fileName, size),
@@ -219,7 +233,16 @@ async function exchange(part: DownloadPart, source: DataEndpoint, options: FileD
       }
       const etag = header(h, 'etag');
       if (etag && !etag.startsWith('W/')) part.etag = etag;
-      if (probeRanges && statusCode === 206 && size !== undefined) throw new SplitRequest(size);
+      if (probeRanges && statusCode === 206 && size !== undefined) {
+        if (sampleMs === 0) throw new SplitRequest(size);
+        // The server honours Range: a stream slower than the threshold over its first half second
+        // goes on in segments from where it got to (its bytes are kept); a fast one is left alone.
+        const threshold = options.segments?.slowerThanBytesPerSecond ?? DEFAULT_SLOWER_THAN;
+        const started = part.position;
+        sample = setTimeout(() => {
+          if ((part.position - started) * 1000 < threshold * sampleMs) sink.abort(new SplitRequest(size));
+        }, sampleMs);
+      }
     },
   });
   source.dispatcher.dispatch({ origin: url.origin, path: url.pathname + url.search, method: 'GET', headers: request }, sink);
@@ -228,6 +251,8 @@ async function exchange(part: DownloadPart, source: DataEndpoint, options: FileD
   } catch (err) {
     if (sink.hashesAhead) part.restart();
     throw err;
+  } finally {
+    clearTimeout(sample);
   }
   // Fewer bytes than the file holds: the connection ended early; what arrived is kept, the rest resumes.
   const reached = segment ? segment.written : part.position;

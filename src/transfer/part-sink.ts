@@ -65,6 +65,11 @@ export class PartSink implements Dispatcher.DispatchHandler {
     });
   }
 
+  /** Stops the answer with `err`; what arrived so far is written first. */
+  abort(err: Error): void {
+    this.#fail(err);
+  }
+
   /** True when a write failed after its bytes were hashed (the part then starts over). */
   get hashesAhead(): boolean {
     return this.#hashesAhead;

@@ -315,7 +315,8 @@ describe('downloadFile', () => {
   });
 
   describe('in segments', () => {
-    const segmented = (extra: Partial<FileDownloadOptions> = {}) => options({ segments: { connections: 4, minBytes: 1024 * 1024 }, ...extra });
+    // sampleMs 0: split as soon as the server shows it honours Range (by default one stream runs half a second first).
+    const segmented = (extra: Partial<FileDownloadOptions> = {}) => options({ segments: { connections: 4, minBytes: 1024 * 1024, sampleMs: 0 }, ...extra });
     const ranges = () => server!.requests.map((r) => r.headers.range);
 
     it('fetches a large file over four connections when the first answer honours Range, with exact hashes', async () => {
@@ -380,6 +381,29 @@ describe('downloadFile', () => {
       expect(part.digests().sha256).toBe(FILE.sha256);
       expect(counter.bytes).toBe(FILE.data.length);
       await part.close();
+    });
+
+    it('splits one stream that proves slow over its first half second, from where it got to, and leaves a fast one alone', async () => {
+      const slow = await serve((req, res) => {
+        if (req.headers.range !== 'bytes=0-') return serveBytes(req, res, FILE.data);
+        res.writeHead(206, { 'content-length': FILE.data.length, 'content-range': `bytes 0-${FILE.data.length - 1}/${FILE.data.length}` });
+        res.write(FILE.data.subarray(0, 600_000)); // then a trickle: far below the threshold
+      });
+      const part = await openPart();
+      await downloadFile(part, slow, options({ segments: { connections: 4, minBytes: 1024 * 1024, slowerThanBytesPerSecond: 10_000_000 } }));
+      const starts = server!.requests.slice(1).map((r) => Number(/^bytes=(\d+)-/.exec(r.headers.range ?? '')?.[1]));
+      expect(starts).toHaveLength(4);
+      expect(Math.min(...starts)).toBeGreaterThan(0); // the bytes of the first half second are kept
+      expect(part.digests().sha1).toBe(FILE.sha1);
+      await part.close();
+      await server!.stop();
+
+      const fast = await serve((req, res) => serveBytes(req, res, FILE.data));
+      const again = await DownloadPart.open(path.join(dir, 'fast.part'), { algorithms: ['sha1'], resume: false, counter: { bytes: 0 } });
+      await downloadFile(again, fast, options({ segments: { connections: 4, minBytes: 1024 * 1024 } }));
+      expect(server!.requests.map((r) => r.headers.range)).toEqual(['bytes=0-']);
+      expect(again.digests().sha1).toBe(FILE.sha1);
+      await again.close();
     });
 
     it('stays one stream when the server ignores Range', async () => {
