@@ -1,10 +1,11 @@
 import { waitBackoff, type BackoffOptions } from '../backoff.ts';
-import { CldlError } from '../cldl-error.ts';
-import { asTlsVerificationError, type DataEndpoint } from '../vsphere/index.ts';
+import type { DataEndpoint } from '../vsphere/index.ts';
 import type { DownloadPart, Segment } from './download-part.ts';
-import { DataUnauthorizedError, DiskFullError, HttpStatusError, TransferError, redactUrl } from './errors.ts';
+import { DataUnauthorizedError, TransferError } from './errors.ts';
 import { PartSink } from './part-sink.ts';
+import { header, readAnswer } from './range-answer.ts';
 import type { Throttle } from './throttle.ts';
+import { classifyFailure, retryReason } from './transfer-failure.ts';
 
 export interface RetryEvent {
   fileName: string;
@@ -118,7 +119,7 @@ async function retrying(
       if (raw instanceof SplitRequest) return raw;
       if (raw instanceof RangeIgnored) throw raw;
       if (signal?.aborted) throw signal.reason;
-      const err = classify(raw, fileName, part, source.url);
+      const err = classifyFailure(raw, fileName, part, source.url);
       if (position() > progressAt) failures = 0;
       failures++;
       if (err instanceof DataUnauthorizedError) await source.unauthorized(err.sentHeaders);
@@ -271,106 +272,4 @@ function tooLong(fileName: string, size: number | undefined): TransferError {
     fileName,
     retryable: false,
   });
-}
-
-interface Answer {
-  restart: boolean;
-  /** The file's full size, when the answer tells it. */
-  total: number | undefined;
-  /** The last byte a 206 carries. */
-  through?: number;
-}
-
-function readAnswer(
-  status: number,
-  h: Record<string, string | string[] | undefined>,
-  from: number,
-  fileName: string,
-  url: string,
-  sent: Record<string, string>,
-): Answer {
-  const length = header(h, 'content-length');
-  if (status === 200) {
-    // Either a fresh start, or a server that ignored our Range: both mean byte 0 comes next.
-    return { restart: from > 0, total: length === undefined ? undefined : Number(length) };
-  }
-  if (status === 206) {
-    const m = /^bytes (\d+)-(\d+)\/(\d+|\*)$/.exec(header(h, 'content-range') ?? '');
-    if (!m || Number(m[1]) !== from) {
-      throw new TransferError(
-        'CLDL_RANGE_MISMATCH',
-        `${fileName}: asked for bytes from ${from}, got Content-Range ${JSON.stringify(header(h, 'content-range') ?? null)}`,
-        { fileName, retryable: true, restart: true },
-      );
-    }
-    return { restart: false, total: m[3] === '*' ? Number(m[2]) + 1 : Number(m[3]), through: Number(m[2]) };
-  }
-  if (status === 401) throw new DataUnauthorizedError(fileName, sent);
-  if (status === 416) {
-    throw new TransferError('CLDL_RANGE_NOT_SATISFIABLE', `${fileName}: the server has no bytes from ${from} on`, {
-      fileName,
-      retryable: true,
-      restart: true,
-    });
-  }
-  throw new HttpStatusError(fileName, status, url);
-}
-
-// Network-level failures worth another try: sockets, timeouts, resets.
-const TRANSIENT_CODES = new Set([
-  'ECONNRESET',
-  'ECONNREFUSED',
-  'ECONNABORTED',
-  'EPIPE',
-  'ETIMEDOUT',
-  'EHOSTUNREACH',
-  'ENETUNREACH',
-  'EAI_AGAIN',
-  'UND_ERR_SOCKET',
-  'UND_ERR_BODY_TIMEOUT',
-  'UND_ERR_HEADERS_TIMEOUT',
-  'UND_ERR_CONNECT_TIMEOUT',
-  'UND_ERR_CLOSED',
-  'UND_ERR_DESTROYED',
-  'UND_ERR_RES_CONTENT_LENGTH_MISMATCH',
-]);
-
-function classify(raw: unknown, fileName: string, part: DownloadPart, url: string): CldlError {
-  if (raw instanceof CldlError) return raw;
-  const code = (raw as { code?: unknown } | undefined)?.code;
-  if (code === 'ENOSPC' || code === 'EDQUOT') return new DiskFullError(fileName, part.path, { cause: raw });
-  const tls = asTlsVerificationError(new URL(url).origin, raw);
-  if (tls) return tls;
-  const message = raw instanceof Error ? raw.message : String(raw);
-  if (typeof code === 'string' && TRANSIENT_CODES.has(code)) {
-    return new TransferError(
-      'CLDL_TRANSFER_CONNECTION',
-      `${fileName}: the transfer from ${redactUrl(url)} broke at byte ${part.position}: ${message} (${code})`,
-      { cause: raw, fileName, retryable: true },
-    );
-  }
-  return new TransferError('CLDL_FILE_IO', `${fileName}: ${message}${typeof code === 'string' ? ` (${code})` : ''}`, { cause: raw, fileName });
-}
-
-function retryReason(err: CldlError): string {
-  if (err instanceof DataUnauthorizedError) return 'unauthorized';
-  if (err instanceof HttpStatusError) return `http_${Math.floor(err.status / 100)}xx`;
-  switch (err.code) {
-    case 'CLDL_TRANSFER_CONNECTION':
-      return 'connection';
-    case 'CLDL_RANGE_MISMATCH':
-    case 'CLDL_RANGE_NOT_SATISFIABLE':
-      return 'range';
-    case 'CLDL_TRANSFER_SHORT':
-      return 'short_body';
-    case 'CLDL_SIZE_MISMATCH':
-      return 'size';
-    default:
-      return 'other';
-  }
-}
-
-function header(h: Record<string, string | string[] | undefined>, name: string): string | undefined {
-  const v = h[name];
-  return Array.isArray(v) ? v[0] : v;
 }
