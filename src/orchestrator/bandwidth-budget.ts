@@ -43,6 +43,11 @@ export class BandwidthBudget {
     const waitMs = (await this.#redis.eval(TAKE, 1, this.#key, this.#bytesPerSecond, this.#burst, bytes)) as number;
     if (waitMs > 0) await sleep(waitMs, undefined, { signal });
   }
+
+  /** Back into the bucket (never above its burst); lost if Redis does not answer, which only makes the cap stricter for a moment. */
+  refund(bytes: number): void {
+    this.#redis.eval(TAKE, 1, this.#key, this.#bytesPerSecond, this.#burst, -bytes).catch(() => undefined);
+  }
 }
 
 /** Several budgets at once (a capped vCenter and a capped mirror): every one of them must allow the bytes. */
@@ -57,6 +62,10 @@ export class Budgets {
 
   async acquire(bytes: number, signal?: AbortSignal): Promise<void> {
     await Promise.all(this.#budgets.map((b) => b.acquire(bytes, signal)));
+  }
+
+  refund(bytes: number): void {
+    for (const b of this.#budgets) b.refund(bytes);
   }
 
   /** The one budget, all of them, or none when nothing is capped. */

@@ -24,7 +24,7 @@ export interface FileTransfersDeps {
   filesPerJob: number;
   transfer: TransferOptions;
   /** A bandwidth budget every byte of this download is drawn from; none when nothing caps it. */
-  throttle: { readonly leaseBytes: number; acquire(bytes: number, signal?: AbortSignal): Promise<void> } | undefined;
+  throttle: { readonly leaseBytes: number; acquire(bytes: number, signal?: AbortSignal): Promise<void>; refund(bytes: number): void } | undefined;
   tracker: ProgressTracker;
   events: EventEmitter<OrchestratorEvents>;
   /** The job's logger as it is now (it gains the session id when one is acquired). */

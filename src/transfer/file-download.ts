@@ -26,7 +26,7 @@ export interface SegmentOptions {
    * a path that shapes each connection, and cost memory and CPU on one that does not.
    */
   slowerThanBytesPerSecond?: number | undefined;
-  /** How long one stream runs before its speed decides (half a second); 0 splits as soon as a 206 shows Range is honoured. */
+  /** How long one stream runs before its speed decides (a quarter second); 0 splits as soon as a 206 shows Range is honoured. */
   sampleMs?: number | undefined;
 }
 
@@ -58,7 +58,7 @@ const WRITES_IN_FLIGHT = 4;
 /** A segment's connection is slow by design: fewer writes in flight, less memory per connection. */
 const SEGMENT_WRITES_IN_FLIGHT = 2;
 /** How long one stream runs before its speed decides whether it goes in segments. */
-const SPLIT_SAMPLE_MS = 500;
+const SPLIT_SAMPLE_MS = 250;
 const DEFAULT_SLOWER_THAN = 50_000_000;
 /** How often a segmented part records its segments' progress for a process that resumes it. */
 const SIDECAR_EVERY_MS = 1000;
@@ -236,12 +236,11 @@ async function exchange(part: DownloadPart, source: DataEndpoint, options: FileD
       if (etag && !etag.startsWith('W/')) part.etag = etag;
       if (probeRanges && statusCode === 206 && size !== undefined) {
         if (sampleMs === 0) throw new SplitRequest(size);
-        // The server honours Range: a stream slower than the threshold over its first half second
+        // The server honours Range: a stream slower than the threshold over its first quarter second
         // goes on in segments from where it got to (its bytes are kept); a fast one is left alone.
         const threshold = options.segments?.slowerThanBytesPerSecond ?? DEFAULT_SLOWER_THAN;
-        const started = part.position;
         sample = setTimeout(() => {
-          if ((part.position - started) * 1000 < threshold * sampleMs) sink.abort(new SplitRequest(size));
+          if ((sink.receivedTo - from) * 1000 < threshold * sampleMs) sink.abort(new SplitRequest(size));
         }, sampleMs);
       }
     },

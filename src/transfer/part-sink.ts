@@ -55,6 +55,7 @@ export class PartSink implements Dispatcher.DispatchHandler {
   /** Bytes acquired from the throttle and not yet received. */
   #allowance = 0;
   #throttled = false;
+  #settled = false;
 
   constructor(part: DownloadPart, options: PartSinkOptions) {
     this.#part = part;
@@ -68,6 +69,11 @@ export class PartSink implements Dispatcher.DispatchHandler {
   /** Stops the answer with `err`; what arrived so far is written first. */
   abort(err: Error): void {
     this.#fail(err);
+  }
+
+  /** Where the next byte received goes: bytes received, written or not, count (a stream's speed). */
+  get receivedTo(): number {
+    return this.#next;
   }
 
   /** True when a write failed after its bytes were hashed (the part then starts over). */
@@ -118,6 +124,7 @@ export class PartSink implements Dispatcher.DispatchHandler {
       () => {
         this.#allowance += need;
         this.#throttled = false;
+        if (this.#settled) return this.#refund();
         if (this.#inFlight < this.#options.maxInFlight && this.#controller?.paused && !this.#error) this.#controller.resume();
       },
       (err: Error) => this.#fail(err),
@@ -189,9 +196,20 @@ export class PartSink implements Dispatcher.DispatchHandler {
     this.#settle();
   }
 
+  /**
+   * Bytes drawn and never received go back: every answer ends inside a lease, and a cap shared by
+   * many short answers (segments, small files) would otherwise hold well below its rate.
+   */
+  #refund(): void {
+    if (this.#allowance > 0) this.#options.throttle?.refund(this.#allowance);
+    this.#allowance = 0;
+  }
+
   #settle(): void {
     if (!this.#ended && !this.#error) return;
-    if (this.#inFlight > 0) return;
+    if (this.#inFlight > 0 || this.#settled) return;
+    this.#settled = true;
+    this.#refund();
     if (this.#onAbort) this.#options.signal?.removeEventListener('abort', this.#onAbort);
     if (this.#error) this.#reject(this.#error);
     else this.#resolve();

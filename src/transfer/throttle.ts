@@ -7,4 +7,6 @@
 export interface Throttle {
   readonly leaseBytes: number;
   acquire(bytes: number, signal?: AbortSignal): Promise<void>;
+  /** Gives back bytes acquired and not received (an answer ended inside its lease); never fails. */
+  refund(bytes: number): void;
 }
