@@ -11,8 +11,9 @@ const RELAYED: readonly NodeJS.Signals[] = ['SIGTERM', 'SIGINT', 'SIGHUP'];
 type Execve = NonNullable<typeof process.execve>;
 
 /**
- * Makes this process run with `flags`, the same command and arguments: returns at once when Node
- * already has them (or an operator's own value for each), and otherwise never.
+ * Makes this process run with `flags` and the variables of `env`, the same command and arguments:
+ * returns at once when Node already has them (or an operator's own value for each), and otherwise
+ * never. (Variables such as glibc's MALLOC_ARENA_MAX are read once, when the process starts.)
  *
  * V8 sizes the young generation when the process starts: `v8.setFlagsFromString(
  * '--max-semi-space-size=1')` run first thing leaves it growing to 32 MiB halves all the same
@@ -22,19 +23,24 @@ type Execve = NonNullable<typeof process.execve>;
  * PID and a container's PID 1 stay the worker, and signals need no relay. Where Node lacks it
  * (Windows), a child runs the command; this process relays signals to it and exits as it did.
  */
-export async function reexecWithNodeFlags(flags: readonly string[], execve: Execve | null = process.execve?.bind(process) ?? null): Promise<void> {
+export async function reexecWithNodeFlags(
+  flags: readonly string[],
+  env: Readonly<Record<string, string>> = {},
+  execve: Execve | null = process.execve?.bind(process) ?? null,
+): Promise<void> {
   if (process.env[MARKER] !== undefined) {
     // Not passed on to whatever this process starts.
     Reflect.deleteProperty(process.env, MARKER);
     return;
   }
   const missing = nodeFlagsToAdd(flags);
-  if (missing.length === 0) return;
+  const unset = Object.entries(env).filter(([name]) => process.env[name] === undefined);
+  if (missing.length === 0 && unset.length === 0) return;
   const args = [...missing, ...process.execArgv, ...process.argv.slice(1)];
-  const env = { ...process.env, [MARKER]: '1' };
+  const childEnv = { ...process.env, ...Object.fromEntries(unset), [MARKER]: '1' };
   // Throws only if the exec itself failed; the process is otherwise gone from here on.
-  if (execve) execve(process.execPath, [process.execPath, ...args], env);
-  await runAsChild(args, env);
+  if (execve) execve(process.execPath, [process.execPath, ...args], childEnv);
+  await runAsChild(args, childEnv);
 }
 
 function runAsChild(args: string[], env: NodeJS.ProcessEnv): Promise<never> {

@@ -54,6 +54,11 @@ function workerEnv(extra: Record<string, string> = {}): Record<string, string> {
   };
 }
 
+/** The environment the process now holding `pid` was started with. */
+async function environ(pid: number): Promise<string[]> {
+  return (await readFile(`/proc/${pid}/environ`, 'utf8')).split('\0').filter(Boolean);
+}
+
 /** The command line of the process now holding `pid`: what Node and V8 were started with. */
 async function cmdline(pid: number): Promise<string[]> {
   return (await readFile(`/proc/${pid}/cmdline`, 'utf8')).split('\0').filter(Boolean);
@@ -82,6 +87,8 @@ describe('cldl worker started without Node flags', () => {
     // Same PID, the flags on its command line: the process that serves is the re-executed one.
     expect(await cmdline(pid)).toEqual(expect.arrayContaining([...WORKER_NODE_FLAGS]));
     expect(boots(w.output())).toEqual([String(pid), String(pid)]);
+    // glibc read it at the start of the process that serves (this machine's Node uses glibc).
+    expect(await environ(pid)).toContain('MALLOC_ARENA_MAX=2');
     // It says so, NODE_OPTIONS included.
     const ready = w.lines.find((l) => l.msg === 'cldl worker ready')!;
     expect(ready.nodeFlags).toEqual([...WORKER_NODE_FLAGS, BOOT_MARKER]);
@@ -90,14 +97,25 @@ describe('cldl worker started without Node flags', () => {
   });
 
   it('leaves a semi-space size the operator chose in NODE_OPTIONS alone, without re-executing', async () => {
-    w = await startCliWorker(workerEnv({ NODE_OPTIONS: `${BOOT_MARKER} --max-semi-space-size=4` }));
+    w = await startCliWorker(workerEnv({ NODE_OPTIONS: `${BOOT_MARKER} --max-semi-space-size=4`, MALLOC_ARENA_MAX: '2' }));
     expect(await cmdline(w.child.pid!)).not.toEqual(expect.arrayContaining([...WORKER_NODE_FLAGS]));
     expect(boots(w.output())).toHaveLength(1);
     expect(await w.stop('SIGTERM')).toEqual({ code: 0, signal: null });
   });
 
+  it("keeps an operator's MALLOC_ARENA_MAX, and re-executes for it alone when the flags are there already", async () => {
+    w = await startCliWorker(workerEnv({ MALLOC_ARENA_MAX: '8' }));
+    expect(await environ(w.child.pid!)).toContain('MALLOC_ARENA_MAX=8');
+    expect(await w.stop('SIGTERM')).toEqual({ code: 0, signal: null });
+
+    w = await startCliWorker(workerEnv({ NODE_OPTIONS: `${BOOT_MARKER} --max-semi-space-size=1` }));
+    expect(await environ(w.child.pid!)).toContain('MALLOC_ARENA_MAX=2');
+    expect(boots(w.output())).toHaveLength(2);
+    expect(await w.stop('SIGTERM')).toEqual({ code: 0, signal: null });
+  });
+
   it('runs with no added flags when CLDL_NODE_FLAGS is set empty', async () => {
-    w = await startCliWorker(workerEnv({ CLDL_NODE_FLAGS: '' }));
+    w = await startCliWorker(workerEnv({ CLDL_NODE_FLAGS: '', MALLOC_ARENA_MAX: '2' }));
     const line = await cmdline(w.child.pid!);
     expect(line.filter((a) => a.startsWith('--max-semi-space-size'))).toEqual([]);
     expect(boots(w.output())).toHaveLength(1);
@@ -155,7 +173,7 @@ describe('where Node has no process.execve (Windows)', () => {
   // ends up in; `node -e` re-runs the same script there.
   const script = `
     import { reexecWithNodeFlags } from ${JSON.stringify(pathToFileURL(path.join(repoRoot, 'src/cli/reexec-with-node-flags.ts')).href)};
-    await reexecWithNodeFlags(${JSON.stringify(WORKER_NODE_FLAGS)}, null);
+    await reexecWithNodeFlags(${JSON.stringify(WORKER_NODE_FLAGS)}, {}, null);
     process.on('SIGTERM', () => process.exit(7));
     setInterval(() => undefined, 1000);
     console.log(JSON.stringify({ pid: process.pid, execArgv: process.execArgv, marker: process.env.CLDL_REEXEC ?? null }));

@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import { loadConfig } from '../../config/load-config.ts';
 import { createLogger } from '../../logging/create-logger.ts';
-import { workerNodeFlags } from '../../service/node-flags.ts';
+import { workerEnvironment, workerNodeFlags } from '../../service/node-flags.ts';
 import { runWorkerDaemon } from '../../service/worker-daemon.ts';
 import { reexecWithNodeFlags } from '../reexec-with-node-flags.ts';
 import { runAction } from '../run-action.ts';
@@ -15,7 +15,7 @@ export function registerWorker(program: Command): void {
     .action(
       runAction(async (opts: { pretty?: boolean; jsonLogs?: boolean }) => {
         // First, so that everything below happens once, in the process that does the work.
-        await reexecWithNodeFlags(workerNodeFlags());
+        await reexecWithNodeFlags(workerNodeFlags(), workerEnvironment());
         const config = loadConfig();
         const logger = createLogger({ level: config.log.level, pretty: opts.pretty ? 'always' : opts.jsonLogs ? 'never' : config.log.pretty });
         await runWorkerDaemon(config, logger);
