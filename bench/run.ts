@@ -15,6 +15,7 @@ import { jobOverhead } from './cases/job-overhead.ts';
 import { memory } from './cases/memory.ts';
 import { oneFile } from './cases/one-file.ts';
 import { segmented } from './cases/segmented.ts';
+import { sharedCap } from './cases/shared-cap.ts';
 import { CURL } from './rig/curl.ts';
 import { makeScratch, removeTree } from './rig/disk.ts';
 import { cpuAccount } from './rig/processes.ts';
@@ -23,7 +24,7 @@ import { Report } from './rig/report.ts';
 import { SERVERS, type ServerName } from './rig/server.ts';
 import { DEFAULT_WORKER_START, WORKER_START_MODES, workerCommand, type WorkerStartMode } from './rig/worker.ts';
 
-const CASES: BenchCase[] = [oneFile, memory, concurrency, jobOverhead, checksumCost, segmented];
+const CASES: BenchCase[] = [oneFile, memory, concurrency, jobOverhead, checksumCost, segmented, sharedCap];
 const RESULTS = path.join(import.meta.dirname, 'results');
 
 const { values } = parseArgs({

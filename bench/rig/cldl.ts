@@ -41,13 +41,17 @@ export class CldlRig {
   readonly client: DownloadClient;
   readonly #redis: Redis;
   readonly #root: string;
+  readonly #options: RigOptions;
+  /** Workers beyond the first, on the same prefix and root (`addWorker`). */
+  readonly #more: BenchWorker[] = [];
   #runs = 0;
 
-  private constructor(worker: BenchWorker, redis: Redis, root: string, prefix: string) {
+  private constructor(worker: BenchWorker, redis: Redis, root: string, prefix: string, options: RigOptions) {
     this.prefix = prefix;
     this.worker = worker;
     this.#redis = redis;
     this.#root = root;
+    this.#options = options;
     this.client = new DownloadClient({ redis, prefix, vcenters: ['default'], jobs: { attempts: 3, backoffMs: 1_000 } });
   }
 
@@ -58,20 +62,8 @@ export class CldlRig {
     const redis = new Redis(REDIS_URL, { maxRetriesPerRequest: null });
     redis.on('error', () => undefined);
     try {
-      const worker = await startBenchWorker({
-        server: o.server,
-        redisUrl: REDIS_URL,
-        prefix,
-        root,
-        configFile: path.join(o.root, 'cldl-config.json'),
-        mode: o.mode,
-        config: o.config,
-        nodeFlags: o.nodeFlags,
-        env: o.env,
-        cpuProfile: o.cpuProfile,
-        cores: o.cores,
-      });
-      return new CldlRig(worker, redis, root, prefix);
+      const worker = await startWorker(o, prefix, root, 'cldl-config.json', o.cpuProfile);
+      return new CldlRig(worker, redis, root, prefix, o);
     } catch (err) {
       await deleteKeysUnder(redis, prefix).catch(() => undefined);
       redis.disconnect();
@@ -101,13 +93,38 @@ export class CldlRig {
     return { ms, bytes: items.reduce((sum, i) => sum + i.size, 0), workerCpuMs: after.cpuMs - before.cpuMs, worker: after };
   }
 
+  /** Another `cldl worker` process on the same queue, Redis prefix and download root: a second machine. */
+  async addWorker(): Promise<BenchWorker> {
+    const n = this.#more.length + 2;
+    const profile = this.#options.cpuProfile?.replace(/\.cpuprofile$/, `-${n}.cpuprofile`);
+    const worker = await startWorker(this.#options, this.prefix, this.#root, `cldl-config-${n}.json`, profile);
+    this.#more.push(worker);
+    return worker;
+  }
+
   async stop(): Promise<void> {
-    await this.worker.stop().finally(async () => {
+    await Promise.all([this.worker, ...this.#more].map((w) => w.stop())).finally(async () => {
       await this.client.close();
       await deleteKeysUnder(this.#redis, this.prefix);
       await this.#redis.quit();
     });
   }
+}
+
+function startWorker(o: RigOptions, prefix: string, root: string, configName: string, cpuProfile: string | undefined): Promise<BenchWorker> {
+  return startBenchWorker({
+    server: o.server,
+    redisUrl: REDIS_URL,
+    prefix,
+    root,
+    configFile: path.join(o.root, configName),
+    mode: o.mode,
+    config: o.config,
+    nodeFlags: o.nodeFlags,
+    env: o.env,
+    cpuProfile,
+    cores: o.cores,
+  });
 }
 
 async function assertOnDisk(dir: string, item: BenchItem, result: DownloadResult): Promise<void> {
