@@ -4,9 +4,10 @@ import { DestinationDir } from '../transfer/index.ts';
 import type { LibraryItemFileInfo, LibraryItemInfo, PreparedFileInfo, VCenterClient } from '../vsphere/index.ts';
 import { DownloadRecord } from './download-record.ts';
 import { parseDownloadRequest, type DownloadRequest } from './download-request.ts';
-import { DestinationBusyError, DownloadCanceledError, InvalidRequestError, LockLostError } from './errors.ts';
+import { DownloadCanceledError, InvalidRequestError } from './errors.ts';
 import type { OrchestratorEvents } from './events.ts';
 import type { BudgetRegistry } from './bandwidth-budget.ts';
+import { DestinationHold } from './destination-hold.ts';
 import type { FileHolds } from './file-holds.ts';
 import { planFiles, type PlannedFile } from './file-plan.ts';
 import { FileTransfers, type TransferOptions } from './file-transfers.ts';
@@ -81,9 +82,8 @@ export class DownloadJob {
   readonly #tracker = new ProgressTracker();
   readonly #record: DownloadRecord;
   #log: Logger;
+  readonly #hold: DestinationHold;
   #attempt: Attempt | undefined;
-  /** Final paths this download holds (file-holds.ts) while it writes them. */
-  #held: string[] = [];
   /** The bytes on disk belong to this content version; another one discards them. */
   #contentVersion: string | undefined;
   /** True once discarded bytes mean nothing an earlier attempt did counts any more. */
@@ -102,6 +102,7 @@ export class DownloadJob {
     this.#log = deps.logger.child({ downloadId: this.key, attempt: job.attemptsMade + 1 });
     this.#signal = AbortSignal.any([signal, this.#cancel.signal]);
     this.#record = new DownloadRecord(deps.store, this.key, () => this.abort(new DownloadCanceledError('the download was canceled')));
+    this.#hold = new DestinationHold({ key: this.key, holds: deps.holds, record: this.#record, signal: this.#signal });
   }
 
   get signal(): AbortSignal {
@@ -165,18 +166,8 @@ export class DownloadJob {
       return await this.#deps.limits.sessions(vc.name).add(() => this.#withSession(attempt, dir, item), { signal: this.#signal });
     } finally {
       release();
-      await this.#releaseHolds().catch(() => undefined);
+      await this.#hold.release().catch(() => undefined);
     }
-  }
-
-  /**
-   * Lets go of the final paths: once they are committed (nothing writes them any more), or when the
-   * attempt ends. Not after a lost lock: the same download runs elsewhere now, under the same holds.
-   */
-  async #releaseHolds(): Promise<void> {
-    const held = this.#held;
-    this.#held = [];
-    if (!(this.#signal.reason instanceof LockLostError)) await this.#deps.holds.release(this.key, held);
   }
 
   /** Closes every open part (kept on disk for a later resume). */
@@ -261,7 +252,7 @@ export class DownloadJob {
           // Every file is verified: vCenter hears 100 while the names are given and made durable.
           const lastBeat = keepAlive.lastBeat(target);
           await a.files.commit(plan, dir, a.request.overwrite);
-          await Promise.all([lastBeat, this.#releaseHolds()]);
+          await Promise.all([lastBeat, this.#hold.release()]);
           break;
         } catch (err) {
           const lost = await a.lease.asLost(err);
@@ -303,35 +294,9 @@ export class DownloadJob {
     const pending = plan.filter((f) => !f.committed && !a.files.verified(f.name));
     // While vCenter prepares, the files are held and recorded (both before any part exists). Files
     // another download holds end the wait: this one is requeued.
-    const busy = new AbortController();
-    const holding = this.#hold(plan).catch((err: unknown) => {
-      busy.abort(err);
-      throw err;
-    });
-    const [held, prepared] = await Promise.allSettled([holding, a.lease.prepare(pending.map((f) => f.listed), this.#deps.options.prepare, busy.signal)]);
-    if (held.status === 'rejected') throw held.reason;
-    if (prepared.status === 'rejected') throw prepared.reason;
+    const prepared = await this.#hold.take(plan, (busy) => a.lease.prepare(pending.map((f) => f.listed), this.#deps.options.prepare, busy));
     this.#record.stage({ state: 'transferring' });
-    return { plan, prepared: new Map(prepared.value.map((p) => [p.name, p])) };
-  }
-
-  /**
-   * Holds the plan's final paths, and records its files: a cancel or a failure in any later attempt
-   * finds them all (recorded apart from progress: bytes resumed from disk are counted only when
-   * their part is opened). Both sent at once, one wait; a download that finds its files held
-   * records them all the same, which does no harm: it is requeued at once.
-   */
-  async #hold(plan: readonly PlannedFile[]): Promise<void> {
-    const paths = plan.map((f) => f.finalPath);
-    const [taken, recorded] = await Promise.allSettled([
-      this.#deps.holds.take(this.key, paths),
-      this.#record.write({ state: 'preparing', plannedFiles: JSON.stringify(plan.map((f) => f.name)) }),
-    ]);
-    if (taken.status === 'rejected') throw taken.reason;
-    const busy = taken.value;
-    if (busy) throw new DestinationBusyError(busy.path, busy.holder);
-    this.#held = paths; // released when the attempt ends, whatever happens next
-    if (recorded.status === 'rejected') throw recorded.reason;
+    return { plan, prepared: new Map(prepared.map((p) => [p.name, p])) };
   }
 
   /**
@@ -375,7 +340,7 @@ export class DownloadJob {
     const { progress, files } = this.#tracker.snapshot();
     this.#countBytes(progress.bytesDone);
     this.#progressReported = true;
-    await Promise.all([this.#job.updateProgress(progress), this.#record.saveProgress(progress, files), this.#deps.holds.refresh(this.key, this.#held)]);
+    await Promise.all([this.#job.updateProgress(progress), this.#record.saveProgress(progress, files), this.#hold.refresh()]);
   }
 
   /**
