@@ -14,6 +14,7 @@ import { FileTransfers, type TransferOptions } from './file-transfers.ts';
 import { resolveItem } from './item-sync.ts';
 import type { HeartbeatTarget, KeepAlive } from './keep-alive.ts';
 import type { Limits } from './limits.ts';
+import { ProgressReporter } from './progress-reporter.ts';
 import { ProgressTracker } from './progress-tracker.ts';
 import { SessionLease } from './session-lease.ts';
 import { progressFields, type DownloadResult, type DownloadStateStore, type DownloadStatus, type RecordFields, type SessionIndexChange } from './state.ts';
@@ -83,14 +84,12 @@ export class DownloadJob {
   readonly #record: DownloadRecord;
   #log: Logger;
   readonly #hold: DestinationHold;
+  readonly #reporter: ProgressReporter;
   #attempt: Attempt | undefined;
   /** The bytes on disk belong to this content version; another one discards them. */
   #contentVersion: string | undefined;
   /** True once discarded bytes mean nothing an earlier attempt did counts any more. */
   #startedOver = false;
-  #reportedBytes = 0;
-  /** Whether BullMQ was told any progress: then it hears the last one too. */
-  #progressReported = false;
   /** The session the download completed in, deleted: its outcome's write drops it from the index. */
   #deletedSession: SessionIndexChange | undefined;
   #started = Date.now();
@@ -103,6 +102,7 @@ export class DownloadJob {
     this.#signal = AbortSignal.any([signal, this.#cancel.signal]);
     this.#record = new DownloadRecord(deps.store, this.key, () => this.abort(new DownloadCanceledError('the download was canceled')));
     this.#hold = new DestinationHold({ key: this.key, holds: deps.holds, record: this.#record, signal: this.#signal });
+    this.#reporter = new ProgressReporter({ job, record: this.#record, tracker: this.#tracker, events: deps.events });
   }
 
   get signal(): AbortSignal {
@@ -265,7 +265,7 @@ export class DownloadJob {
           keepAlive.track(target, { firstBeatInMs: FIRST_BEAT_MS });
         }
       }
-      await this.#lastReport();
+      await this.#reporter.reportLast();
       const sessionId = a.lease.id() ?? '';
       this.#deletedSession = await a.lease.finish();
       const files = a.files.results();
@@ -327,36 +327,13 @@ export class DownloadJob {
       key: this.key,
       session: a.lease,
       percent: () => this.#tracker.percent(),
-      report: () => this.#report(),
+      report: async () => {
+        await Promise.all([this.#reporter.report(), this.#hold.refresh()]);
+      },
       sessionLost: (error) => {
         this.#log.warn({ err: error }, 'download session lost');
         a.lease.lost(error);
       },
     };
-  }
-
-  /** Progress to BullMQ and Redis; reads back the cancel flag (a pub/sub notice may have been missed). */
-  async #report(): Promise<void> {
-    const { progress, files } = this.#tracker.snapshot();
-    this.#countBytes(progress.bytesDone);
-    this.#progressReported = true;
-    await Promise.all([this.#job.updateProgress(progress), this.#record.saveProgress(progress, files), this.#hold.refresh()]);
-  }
-
-  /**
-   * The last progress, once every file is committed: to BullMQ only if it heard some before (a
-   * download over within one report interval never updates its job's progress); to Redis with the
-   * outcome (`outcomeFields`).
-   */
-  async #lastReport(): Promise<void> {
-    const { progress } = this.#tracker.snapshot();
-    this.#countBytes(progress.bytesDone);
-    if (this.#progressReported) await this.#job.updateProgress(progress);
-  }
-
-  #countBytes(done: number): void {
-    const delta = done - this.#reportedBytes;
-    this.#reportedBytes = done;
-    if (delta > 0) this.#deps.events.emit('bytes', delta);
   }
 }
