@@ -7,6 +7,7 @@ import { parseDownloadRequest, type DownloadRequest } from './download-request.t
 import { DownloadCanceledError, InvalidRequestError } from './errors.ts';
 import type { OrchestratorEvents } from './events.ts';
 import type { BudgetRegistry } from './bandwidth-budget.ts';
+import { ContentVersionCheck } from './content-version.ts';
 import { DestinationHold } from './destination-hold.ts';
 import type { FileHolds } from './file-holds.ts';
 import { planFiles, type PlannedFile } from './file-plan.ts';
@@ -65,6 +66,7 @@ interface Attempt {
   readonly vc: VCenterClient;
   readonly lease: SessionLease;
   readonly files: FileTransfers;
+  readonly version: ContentVersionCheck;
 }
 
 /**
@@ -86,10 +88,6 @@ export class DownloadJob {
   readonly #hold: DestinationHold;
   readonly #reporter: ProgressReporter;
   #attempt: Attempt | undefined;
-  /** The bytes on disk belong to this content version; another one discards them. */
-  #contentVersion: string | undefined;
-  /** True once discarded bytes mean nothing an earlier attempt did counts any more. */
-  #startedOver = false;
   /** The session the download completed in, deleted: its outcome's write drops it from the index. */
   #deletedSession: SessionIndexChange | undefined;
   #started = Date.now();
@@ -202,7 +200,6 @@ export class DownloadJob {
     const vc = vcenters.get(request.vcenter);
     if (!status || !vc) throw new InvalidRequestError('vcenter', `${JSON.stringify(request.vcenter)} is not configured on this worker`);
     this.#log = this.#log.child({ vcenter: vc.name, item: request.libraryItemId });
-    this.#contentVersion = status.contentVersion;
     const lease = new SessionLease({ key: this.key, libraryItemId: request.libraryItemId, vc, store, record: this.#record, signal: this.#signal, log: this.#log });
     const files = new FileTransfers({
       lease,
@@ -214,7 +211,8 @@ export class DownloadJob {
       events: this.#deps.events,
       log: () => this.#log,
     });
-    this.#attempt = { request, status, vc, lease, files };
+    const version = new ContentVersionCheck(status.contentVersion, { record: this.#record, tracker: this.#tracker, discardParts: () => this.discardParts(), log: () => this.#log });
+    this.#attempt = { request, status, vc, lease, files, version };
     if (status.cancelRequested) {
       // Canceled between attempts: whatever an earlier attempt left (its session, its parts) goes.
       lease.adopt(status);
@@ -233,9 +231,9 @@ export class DownloadJob {
     itemFiles.catch(() => undefined);
     this.#record.stage({ state: 'creating' });
     const { how, versionRecorded } = await a.lease.acquire(a.status, item.contentVersion);
-    if (versionRecorded) this.#contentVersion = a.lease.contentVersion;
+    if (versionRecorded) a.version.recorded(a.lease.contentVersion);
     this.#onSession(a, how === 'reused' ? 'resuming in the download session of an earlier attempt' : 'download session created');
-    await this.#checkContentVersion(a);
+    await a.version.check(a.lease.contentVersion);
     const target = this.#heartbeatTarget(a);
     const untrack = keepAlive.track(target, { progress: a.lease.initialProgress, firstBeatInMs: FIRST_BEAT_MS, expiresAt: a.lease.expiresAt });
     try {
@@ -261,7 +259,7 @@ export class DownloadJob {
           events.emit('retry', { reason: 'session_expired' });
           await a.lease.renew();
           this.#onSession(a, 'download session created');
-          await this.#checkContentVersion(a);
+          await a.version.check(a.lease.contentVersion);
           keepAlive.track(target, { firstBeatInMs: FIRST_BEAT_MS });
         }
       }
@@ -283,10 +281,10 @@ export class DownloadJob {
     itemListing: Promise<LibraryItemFileInfo[]>,
   ): Promise<{ plan: PlannedFile[]; prepared: Map<string, PreparedFileInfo> }> {
     const [listed, itemFiles] = await Promise.all([a.lease.files(), itemListing]);
-    const previous = this.#startedOver ? [] : a.status.files;
+    const previous = a.version.startedOver ? [] : a.status.files;
     const plan = await planFiles({ owner: this.key, request: a.request, item, dir, listed, itemFiles, previous });
     const committed = new Set(plan.filter((f) => f.committed).map((f) => f.name));
-    a.files.adopt((this.#startedOver ? [] : (a.status.verified ?? [])).filter((r) => committed.has(r.name)));
+    a.files.adopt((a.version.startedOver ? [] : (a.status.verified ?? [])).filter((r) => committed.has(r.name)));
     for (const f of plan) {
       this.#tracker.file(f.name, f.size);
       if (f.committed) this.#tracker.setStatus(f.name, 'done');
@@ -297,23 +295,6 @@ export class DownloadJob {
     const prepared = await this.#hold.take(plan, (busy) => a.lease.prepare(pending.map((f) => f.listed), this.#deps.options.prepare, busy));
     this.#record.stage({ state: 'transferring' });
     return { plan, prepared: new Map(prepared.map((p) => [p.name, p])) };
-  }
-
-  /**
-   * A session pins the item's content version. Bytes an earlier session wrote for another version
-   * are not a prefix of this one's files: they are discarded, and the download starts over.
-   */
-  async #checkContentVersion(a: Attempt): Promise<void> {
-    const version = a.lease.contentVersion;
-    if (version === undefined || version === this.#contentVersion) return;
-    if (this.#contentVersion !== undefined) {
-      this.#log.warn({ from: this.#contentVersion, to: version }, "the item's content changed since the bytes on disk were written; starting over");
-      await this.discardParts();
-      this.#tracker.reset();
-      this.#startedOver = true;
-    }
-    this.#contentVersion = version;
-    await this.#record.write({ contentVersion: version });
   }
 
   #onSession(a: Attempt, message: string): void {
