@@ -9,11 +9,12 @@ import type { OrchestratorEvents } from './events.ts';
 import type { BudgetRegistry } from './bandwidth-budget.ts';
 import { ContentVersionCheck } from './content-version.ts';
 import { DestinationHold } from './destination-hold.ts';
+import { DownloadHeartbeat } from './download-heartbeat.ts';
 import type { FileHolds } from './file-holds.ts';
 import { planFiles, type PlannedFile } from './file-plan.ts';
 import { FileTransfers, type TransferOptions } from './file-transfers.ts';
 import { resolveItem } from './item-sync.ts';
-import type { HeartbeatTarget, KeepAlive } from './keep-alive.ts';
+import type { KeepAlive } from './keep-alive.ts';
 import type { Limits } from './limits.ts';
 import { ProgressReporter } from './progress-reporter.ts';
 import { ProgressTracker } from './progress-tracker.ts';
@@ -51,13 +52,6 @@ export interface DownloadJobDeps {
   logger: Logger;
   events: EventEmitter<OrchestratorEvents>;
 }
-
-/**
- * When a download's session gets its first keep-alive. The session was just created (or just read
- * and found ACTIVE, its expiry known: then no later than a third of the time it has left), so a
- * download that ends sooner never beats: a small one is spared a keep_alive and a get.
- */
-const FIRST_BEAT_MS = 1_000;
 
 /** What an attempt knows once it has begun; fixed for the attempt. */
 interface Attempt {
@@ -234,8 +228,8 @@ export class DownloadJob {
     if (versionRecorded) a.version.recorded(a.lease.contentVersion);
     this.#onSession(a, how === 'reused' ? 'resuming in the download session of an earlier attempt' : 'download session created');
     await a.version.check(a.lease.contentVersion);
-    const target = this.#heartbeatTarget(a);
-    const untrack = keepAlive.track(target, { progress: a.lease.initialProgress, firstBeatInMs: FIRST_BEAT_MS, expiresAt: a.lease.expiresAt });
+    const heartbeat = new DownloadHeartbeat({ key: this.key, keepAlive, lease: a.lease, tracker: this.#tracker, reporter: this.#reporter, hold: this.#hold, log: () => this.#log });
+    const untrack = heartbeat.start();
     try {
       for (let renewals = 0; ; renewals++) {
         try {
@@ -248,7 +242,7 @@ export class DownloadJob {
           await this.#record.saveProgress(progress, files, { state: 'verifying', verified: JSON.stringify(a.files.results()) });
           this.#signal.throwIfAborted();
           // Every file is verified: vCenter hears 100 while the names are given and made durable.
-          const lastBeat = keepAlive.lastBeat(target);
+          const lastBeat = heartbeat.last();
           await a.files.commit(plan, dir, a.request.overwrite);
           await Promise.all([lastBeat, this.#hold.release()]);
           break;
@@ -260,7 +254,7 @@ export class DownloadJob {
           await a.lease.renew();
           this.#onSession(a, 'download session created');
           await a.version.check(a.lease.contentVersion);
-          keepAlive.track(target, { firstBeatInMs: FIRST_BEAT_MS });
+          heartbeat.renewed();
         }
       }
       await this.#reporter.reportLast();
@@ -301,20 +295,5 @@ export class DownloadJob {
     const sessionId = a.lease.id();
     this.#log = this.#log.child({ sessionId });
     this.#log.info(message);
-  }
-
-  #heartbeatTarget(a: Attempt): HeartbeatTarget {
-    return {
-      key: this.key,
-      session: a.lease,
-      percent: () => this.#tracker.percent(),
-      report: async () => {
-        await Promise.all([this.#reporter.report(), this.#hold.refresh()]);
-      },
-      sessionLost: (error) => {
-        this.#log.warn({ err: error }, 'download session lost');
-        a.lease.lost(error);
-      },
-    };
   }
 }
