@@ -167,21 +167,9 @@ export class DownloadJob {
     await this.#attempt?.files.closeAll();
   }
 
-  /**
-   * Closes and removes every part of this download: the ones this attempt opened, and the ones of
-   * files an earlier attempt (or this one) registered.
-   */
+  /** Closes and removes every part of this download, an earlier attempt's too. */
   async discardParts(): Promise<void> {
-    const a = this.#attempt;
-    if (!a) return;
-    await a.files.discardAll();
-    const dir = await DestinationDir.existing(this.#deps.downloadRoot, a.request.destination).catch(() => undefined);
-    if (!dir) return;
-    const names = new Set([...a.status.plannedFiles, ...a.status.files.map((f) => f.name), ...this.#tracker.names()]);
-    for (const name of names) {
-      if (DestinationDir.fileNameProblem(name) !== undefined) continue; // never planned, so never a part
-      await dir.removePart(dir.file(name, this.key).partPath).catch((err: unknown) => this.#log.warn({ err, file: name }, 'could not remove a part'));
-    }
+    await this.#attempt?.files.discardAll();
   }
 
   /** The request (validated again: job data crosses a trust boundary), the record, the vCenter. */
@@ -196,6 +184,9 @@ export class DownloadJob {
     this.#log = this.#log.child({ vcenter: vc.name, item: request.libraryItemId });
     const lease = new SessionLease({ key: this.key, libraryItemId: request.libraryItemId, vc, store, record: this.#record, signal: this.#signal, log: this.#log });
     const files = new FileTransfers({
+      owner: this.key,
+      destination: { root: this.#deps.downloadRoot, path: request.destination },
+      earlier: [...status.plannedFiles, ...status.files.map((f) => f.name)],
       lease,
       limits: this.#deps.limits,
       filesPerJob: this.#deps.options.filesPerJob,
@@ -205,7 +196,7 @@ export class DownloadJob {
       events: this.#deps.events,
       log: () => this.#log,
     });
-    const version = new ContentVersionCheck(status.contentVersion, { record: this.#record, tracker: this.#tracker, discardParts: () => this.discardParts(), log: () => this.#log });
+    const version = new ContentVersionCheck(status.contentVersion, { record: this.#record, tracker: this.#tracker, discardParts: () => files.discardAll(), log: () => this.#log });
     this.#attempt = { request, status, vc, lease, files, version };
     if (status.cancelRequested) {
       // Canceled between attempts: whatever an earlier attempt left (its session, its parts) goes.
