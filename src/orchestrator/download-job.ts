@@ -1,25 +1,25 @@
 import type { EventEmitter } from 'node:events';
 import type { Logger } from 'pino';
 import { DestinationDir } from '../transfer/index.ts';
-import type { LibraryItemFileInfo, LibraryItemInfo, PreparedFileInfo, VCenterClient } from '../vsphere/index.ts';
+import type { LibraryItemFileInfo, LibraryItemInfo, PreparedFileInfo } from '../vsphere/index.ts';
 import { DownloadRecord } from './download-record.ts';
-import { parseDownloadRequest, type DownloadRequest } from './download-request.ts';
-import { DownloadCanceledError, InvalidRequestError } from './errors.ts';
+import type { DownloadRequest } from './download-request.ts';
+import { DownloadCanceledError } from './errors.ts';
 import type { OrchestratorEvents } from './events.ts';
 import type { BudgetRegistry } from './bandwidth-budget.ts';
-import { ContentVersionCheck } from './content-version.ts';
 import { DestinationHold } from './destination-hold.ts';
+import { beginAttempt, type Attempt } from './download-attempt.ts';
 import { DownloadHeartbeat } from './download-heartbeat.ts';
 import type { FileHolds } from './file-holds.ts';
 import { planFiles, type PlannedFile } from './file-plan.ts';
-import { FileTransfers, type TransferOptions } from './file-transfers.ts';
+import type { TransferOptions } from './file-transfers.ts';
 import { resolveItem } from './item-sync.ts';
 import type { KeepAlive } from './keep-alive.ts';
 import type { Limits } from './limits.ts';
 import { ProgressReporter } from './progress-reporter.ts';
 import { ProgressTracker } from './progress-tracker.ts';
-import { SessionLease } from './session-lease.ts';
-import { progressFields, type DownloadResult, type DownloadStateStore, type DownloadStatus, type RecordFields, type SessionIndexChange } from './state.ts';
+import type { SessionLease } from './session-lease.ts';
+import { progressFields, type DownloadResult, type DownloadStateStore, type RecordFields, type SessionIndexChange } from './state.ts';
 import type { VCenterRegistry } from './vcenter-registry.ts';
 
 /** The slice of a BullMQ Job that a download needs (a narrow seam: tests can pass a plain object). */
@@ -51,16 +51,6 @@ export interface DownloadJobDeps {
   options: DownloadJobOptions;
   logger: Logger;
   events: EventEmitter<OrchestratorEvents>;
-}
-
-/** What an attempt knows once it has begun; fixed for the attempt. */
-interface Attempt {
-  readonly request: DownloadRequest;
-  readonly status: DownloadStatus;
-  readonly vc: VCenterClient;
-  readonly lease: SessionLease;
-  readonly files: FileTransfers;
-  readonly version: ContentVersionCheck;
 }
 
 /**
@@ -172,40 +162,27 @@ export class DownloadJob {
     await this.#attempt?.files.discardAll();
   }
 
-  /** The request (validated again: job data crosses a trust boundary), the record, the vCenter. */
+  /** The attempt begins (`download-attempt.ts`), unless the download was canceled since the last one. */
   async #begin(): Promise<Attempt> {
-    const { store, vcenters } = this.#deps;
-    const recorded = await store.get(this.key);
-    const request = parseDownloadRequest(this.#job.data.request ?? recorded?.request, { vcenters: vcenters.names() });
-    if (!recorded) await store.create(this.key, request);
-    const status = recorded ?? (await store.get(this.key));
-    const vc = vcenters.get(request.vcenter);
-    if (!status || !vc) throw new InvalidRequestError('vcenter', `${JSON.stringify(request.vcenter)} is not configured on this worker`);
-    this.#log = this.#log.child({ vcenter: vc.name, item: request.libraryItemId });
-    const lease = new SessionLease({ key: this.key, libraryItemId: request.libraryItemId, vc, store, record: this.#record, signal: this.#signal, log: this.#log });
-    const files = new FileTransfers({
-      owner: this.key,
-      destination: { root: this.#deps.downloadRoot, path: request.destination },
-      earlier: [...status.plannedFiles, ...status.files.map((f) => f.name)],
-      lease,
-      limits: this.#deps.limits,
-      filesPerJob: this.#deps.options.filesPerJob,
-      transfer: this.#deps.options.transfer,
-      throttle: this.#deps.budgets.forDownload(this.key, request),
+    const a = await beginAttempt({
+      ...this.#deps,
+      key: this.key,
+      jobRequest: this.#job.data.request,
+      record: this.#record,
       tracker: this.#tracker,
-      events: this.#deps.events,
+      signal: this.#signal,
       log: () => this.#log,
     });
-    const version = new ContentVersionCheck(status.contentVersion, { record: this.#record, tracker: this.#tracker, discardParts: () => files.discardAll(), log: () => this.#log });
-    this.#attempt = { request, status, vc, lease, files, version };
-    if (status.cancelRequested) {
+    this.#log = a.log;
+    this.#attempt = a;
+    if (a.status.cancelRequested) {
       // Canceled between attempts: whatever an earlier attempt left (its session, its parts) goes.
-      lease.adopt(status);
+      a.lease.adopt(a.status);
       throw new DownloadCanceledError('the download was canceled before this attempt started');
     }
     // Written with the next write that cannot wait (see download-record.ts).
     this.#record.stage({ attempt: this.#job.attemptsMade + 1, worker: this.#deps.workerId, startedAt: new Date().toISOString(), lastError: undefined });
-    return this.#attempt;
+    return a;
   }
 
   /** Inside one per-vCenter session slot: the session's life, renewed when it expires mid-way. */
