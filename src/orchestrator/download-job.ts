@@ -1,7 +1,7 @@
 import type { EventEmitter } from 'node:events';
 import type { Logger } from 'pino';
 import { DestinationDir } from '../transfer/index.ts';
-import type { LibraryItemFileInfo, LibraryItemInfo, PreparedFileInfo } from '../vsphere/index.ts';
+import type { LibraryItemFileInfo, LibraryItemInfo } from '../vsphere/index.ts';
 import { DownloadRecord } from './download-record.ts';
 import type { DownloadRequest } from './download-request.ts';
 import { DownloadCanceledError } from './errors.ts';
@@ -11,8 +11,8 @@ import { DestinationHold } from './destination-hold.ts';
 import { beginAttempt, type Attempt } from './download-attempt.ts';
 import { DownloadHeartbeat } from './download-heartbeat.ts';
 import type { FileHolds } from './file-holds.ts';
-import { planFiles, type PlannedFile } from './file-plan.ts';
 import type { TransferOptions } from './file-transfers.ts';
+import { prepareFiles } from './file-preparation.ts';
 import { resolveItem } from './item-sync.ts';
 import type { KeepAlive } from './keep-alive.ts';
 import type { Limits } from './limits.ts';
@@ -198,10 +198,11 @@ export class DownloadJob {
     await a.version.check(a.lease.contentVersion);
     const heartbeat = new DownloadHeartbeat({ key: this.key, keepAlive, lease: a.lease, tracker: this.#tracker, reporter: this.#reporter, hold: this.#hold, log: () => this.#log });
     const untrack = heartbeat.start();
+    const preparation = { owner: this.key, tracker: this.#tracker, hold: this.#hold, record: this.#record, options: this.#deps.options.prepare };
     try {
       for (let renewals = 0; ; renewals++) {
         try {
-          const { plan, prepared } = await this.#prepare(a, dir, item, itemFiles ?? a.vc.items.listFiles(item.id, a.lease.signal));
+          const { plan, prepared } = await prepareFiles(a, preparation, item, dir, itemFiles ?? a.vc.items.listFiles(item.id, a.lease.signal));
           itemFiles = undefined; // a renewed session's item may have changed: it is asked again
           await a.files.transferAll(plan, prepared, dir, a.lease.signal);
           // Before any rename: a later attempt finds which files are done and their results, even if
@@ -233,30 +234,6 @@ export class DownloadJob {
     } finally {
       untrack();
     }
-  }
-
-  /** Which files, where, and prepared for download by vCenter. */
-  async #prepare(
-    a: Attempt,
-    dir: DestinationDir,
-    item: LibraryItemInfo,
-    itemListing: Promise<LibraryItemFileInfo[]>,
-  ): Promise<{ plan: PlannedFile[]; prepared: Map<string, PreparedFileInfo> }> {
-    const [listed, itemFiles] = await Promise.all([a.lease.files(), itemListing]);
-    const previous = a.version.startedOver ? [] : a.status.files;
-    const plan = await planFiles({ owner: this.key, request: a.request, item, dir, listed, itemFiles, previous });
-    const committed = new Set(plan.filter((f) => f.committed).map((f) => f.name));
-    a.files.adopt((a.version.startedOver ? [] : (a.status.verified ?? [])).filter((r) => committed.has(r.name)));
-    for (const f of plan) {
-      this.#tracker.file(f.name, f.size);
-      if (f.committed) this.#tracker.setStatus(f.name, 'done');
-    }
-    const pending = plan.filter((f) => !f.committed && !a.files.verified(f.name));
-    // While vCenter prepares, the files are held and recorded (both before any part exists). Files
-    // another download holds end the wait: this one is requeued.
-    const prepared = await this.#hold.take(plan, (busy) => a.lease.prepare(pending.map((f) => f.listed), this.#deps.options.prepare, busy));
-    this.#record.stage({ state: 'transferring' });
-    return { plan, prepared: new Map(prepared.map((p) => [p.name, p])) };
   }
 
   #onSession(a: Attempt, message: string): void {
