@@ -54,11 +54,12 @@ export interface DownloadJobDeps {
 }
 
 /**
- * One attempt at a download, from the request to verified files under their final names:
- * resolve (and sync) the item (`item-sync.ts`), hold a download session (`session-lease.ts`),
- * plan and prepare the files (`file-plan.ts`), move them to disk verified (`file-transfers.ts`),
- * commit them, and delete the session. The heartbeat keeps the session alive all along and
- * reports progress. Every failure leaves as an error: `job-processor.ts` decides what it means.
+ * One attempt at a download, from the request to verified files under their final names: begin
+ * (`download-attempt.ts`), resolve (and sync) the item (`item-sync.ts`), hold a download session
+ * (`session-lease.ts`), plan, hold and prepare the files (`file-preparation.ts`), move them to disk
+ * verified (`file-transfers.ts`), commit them, and delete the session. The heartbeat
+ * (`download-heartbeat.ts`) keeps the session alive all along and reports progress
+ * (`progress-reporter.ts`). Every failure leaves as an error: `job-processor.ts` decides what it means.
  */
 export class DownloadJob {
   readonly key: string;
