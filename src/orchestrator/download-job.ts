@@ -1,21 +1,25 @@
 import type { EventEmitter } from 'node:events';
 import type { Logger } from 'pino';
 import { DestinationDir } from '../transfer/index.ts';
-import type { LibraryItemFileInfo, LibraryItemInfo, PreparedFileInfo, VCenterClient } from '../vsphere/index.ts';
+import type { LibraryItemFileInfo, LibraryItemInfo } from '../vsphere/index.ts';
 import { DownloadRecord } from './download-record.ts';
-import { parseDownloadRequest, type DownloadRequest } from './download-request.ts';
-import { DestinationBusyError, DownloadCanceledError, InvalidRequestError, LockLostError } from './errors.ts';
+import type { DownloadRequest } from './download-request.ts';
+import { DownloadCanceledError } from './errors.ts';
 import type { OrchestratorEvents } from './events.ts';
 import type { BudgetRegistry } from './bandwidth-budget.ts';
+import { DestinationHold } from './destination-hold.ts';
+import { beginAttempt, type Attempt } from './download-attempt.ts';
+import { DownloadHeartbeat } from './download-heartbeat.ts';
 import type { FileHolds } from './file-holds.ts';
-import { planFiles, type PlannedFile } from './file-plan.ts';
-import { FileTransfers, type TransferOptions } from './file-transfers.ts';
+import type { TransferOptions } from './file-transfers.ts';
+import { prepareFiles } from './file-preparation.ts';
 import { resolveItem } from './item-sync.ts';
-import type { HeartbeatTarget, KeepAlive } from './keep-alive.ts';
+import type { KeepAlive } from './keep-alive.ts';
 import type { Limits } from './limits.ts';
+import { ProgressReporter } from './progress-reporter.ts';
 import { ProgressTracker } from './progress-tracker.ts';
-import { SessionLease } from './session-lease.ts';
-import { progressFields, type DownloadResult, type DownloadStateStore, type DownloadStatus, type RecordFields, type SessionIndexChange } from './state.ts';
+import type { SessionLease } from './session-lease.ts';
+import { progressFields, type DownloadResult, type DownloadStateStore, type RecordFields, type SessionIndexChange } from './state.ts';
 import type { VCenterRegistry } from './vcenter-registry.ts';
 
 /** The slice of a BullMQ Job that a download needs (a narrow seam: tests can pass a plain object). */
@@ -50,27 +54,12 @@ export interface DownloadJobDeps {
 }
 
 /**
- * When a download's session gets its first keep-alive. The session was just created (or just read
- * and found ACTIVE, its expiry known: then no later than a third of the time it has left), so a
- * download that ends sooner never beats: a small one is spared a keep_alive and a get.
- */
-const FIRST_BEAT_MS = 1_000;
-
-/** What an attempt knows once it has begun; fixed for the attempt. */
-interface Attempt {
-  readonly request: DownloadRequest;
-  readonly status: DownloadStatus;
-  readonly vc: VCenterClient;
-  readonly lease: SessionLease;
-  readonly files: FileTransfers;
-}
-
-/**
- * One attempt at a download, from the request to verified files under their final names:
- * resolve (and sync) the item (`item-sync.ts`), hold a download session (`session-lease.ts`),
- * plan and prepare the files (`file-plan.ts`), move them to disk verified (`file-transfers.ts`),
- * commit them, and delete the session. The heartbeat keeps the session alive all along and
- * reports progress. Every failure leaves as an error: `job-processor.ts` decides what it means.
+ * One attempt at a download, from the request to verified files under their final names: begin
+ * (`download-attempt.ts`), resolve (and sync) the item (`item-sync.ts`), hold a download session
+ * (`session-lease.ts`), plan, hold and prepare the files (`file-preparation.ts`), move them to disk
+ * verified (`file-transfers.ts`), commit them, and delete the session. The heartbeat
+ * (`download-heartbeat.ts`) keeps the session alive all along and reports progress
+ * (`progress-reporter.ts`). Every failure leaves as an error: `job-processor.ts` decides what it means.
  */
 export class DownloadJob {
   readonly key: string;
@@ -81,16 +70,9 @@ export class DownloadJob {
   readonly #tracker = new ProgressTracker();
   readonly #record: DownloadRecord;
   #log: Logger;
+  readonly #hold: DestinationHold;
+  readonly #reporter: ProgressReporter;
   #attempt: Attempt | undefined;
-  /** Final paths this download holds (file-holds.ts) while it writes them. */
-  #held: string[] = [];
-  /** The bytes on disk belong to this content version; another one discards them. */
-  #contentVersion: string | undefined;
-  /** True once discarded bytes mean nothing an earlier attempt did counts any more. */
-  #startedOver = false;
-  #reportedBytes = 0;
-  /** Whether BullMQ was told any progress: then it hears the last one too. */
-  #progressReported = false;
   /** The session the download completed in, deleted: its outcome's write drops it from the index. */
   #deletedSession: SessionIndexChange | undefined;
   #started = Date.now();
@@ -102,6 +84,8 @@ export class DownloadJob {
     this.#log = deps.logger.child({ downloadId: this.key, attempt: job.attemptsMade + 1 });
     this.#signal = AbortSignal.any([signal, this.#cancel.signal]);
     this.#record = new DownloadRecord(deps.store, this.key, () => this.abort(new DownloadCanceledError('the download was canceled')));
+    this.#hold = new DestinationHold({ key: this.key, holds: deps.holds, record: this.#record, signal: this.#signal });
+    this.#reporter = new ProgressReporter({ job, record: this.#record, tracker: this.#tracker, events: deps.events });
   }
 
   get signal(): AbortSignal {
@@ -165,18 +149,8 @@ export class DownloadJob {
       return await this.#deps.limits.sessions(vc.name).add(() => this.#withSession(attempt, dir, item), { signal: this.#signal });
     } finally {
       release();
-      await this.#releaseHolds().catch(() => undefined);
+      await this.#hold.release().catch(() => undefined);
     }
-  }
-
-  /**
-   * Lets go of the final paths: once they are committed (nothing writes them any more), or when the
-   * attempt ends. Not after a lost lock: the same download runs elsewhere now, under the same holds.
-   */
-  async #releaseHolds(): Promise<void> {
-    const held = this.#held;
-    this.#held = [];
-    if (!(this.#signal.reason instanceof LockLostError)) await this.#deps.holds.release(this.key, held);
   }
 
   /** Closes every open part (kept on disk for a later resume). */
@@ -184,54 +158,32 @@ export class DownloadJob {
     await this.#attempt?.files.closeAll();
   }
 
-  /**
-   * Closes and removes every part of this download: the ones this attempt opened, and the ones of
-   * files an earlier attempt (or this one) registered.
-   */
+  /** Closes and removes every part of this download, an earlier attempt's too. */
   async discardParts(): Promise<void> {
-    const a = this.#attempt;
-    if (!a) return;
-    await a.files.discardAll();
-    const dir = await DestinationDir.existing(this.#deps.downloadRoot, a.request.destination).catch(() => undefined);
-    if (!dir) return;
-    const names = new Set([...a.status.plannedFiles, ...a.status.files.map((f) => f.name), ...this.#tracker.names()]);
-    for (const name of names) {
-      if (DestinationDir.fileNameProblem(name) !== undefined) continue; // never planned, so never a part
-      await dir.removePart(dir.file(name, this.key).partPath).catch((err: unknown) => this.#log.warn({ err, file: name }, 'could not remove a part'));
-    }
+    await this.#attempt?.files.discardAll();
   }
 
-  /** The request (validated again: job data crosses a trust boundary), the record, the vCenter. */
+  /** The attempt begins (`download-attempt.ts`), unless the download was canceled since the last one. */
   async #begin(): Promise<Attempt> {
-    const { store, vcenters } = this.#deps;
-    const recorded = await store.get(this.key);
-    const request = parseDownloadRequest(this.#job.data.request ?? recorded?.request, { vcenters: vcenters.names() });
-    if (!recorded) await store.create(this.key, request);
-    const status = recorded ?? (await store.get(this.key));
-    const vc = vcenters.get(request.vcenter);
-    if (!status || !vc) throw new InvalidRequestError('vcenter', `${JSON.stringify(request.vcenter)} is not configured on this worker`);
-    this.#log = this.#log.child({ vcenter: vc.name, item: request.libraryItemId });
-    this.#contentVersion = status.contentVersion;
-    const lease = new SessionLease({ key: this.key, libraryItemId: request.libraryItemId, vc, store, record: this.#record, signal: this.#signal, log: this.#log });
-    const files = new FileTransfers({
-      lease,
-      limits: this.#deps.limits,
-      filesPerJob: this.#deps.options.filesPerJob,
-      transfer: this.#deps.options.transfer,
-      throttle: this.#deps.budgets.forDownload(this.key, request),
+    const a = await beginAttempt({
+      ...this.#deps,
+      key: this.key,
+      jobRequest: this.#job.data.request,
+      record: this.#record,
       tracker: this.#tracker,
-      events: this.#deps.events,
+      signal: this.#signal,
       log: () => this.#log,
     });
-    this.#attempt = { request, status, vc, lease, files };
-    if (status.cancelRequested) {
+    this.#log = a.log;
+    this.#attempt = a;
+    if (a.status.cancelRequested) {
       // Canceled between attempts: whatever an earlier attempt left (its session, its parts) goes.
-      lease.adopt(status);
+      a.lease.adopt(a.status);
       throw new DownloadCanceledError('the download was canceled before this attempt started');
     }
     // Written with the next write that cannot wait (see download-record.ts).
     this.#record.stage({ attempt: this.#job.attemptsMade + 1, worker: this.#deps.workerId, startedAt: new Date().toISOString(), lastError: undefined });
-    return this.#attempt;
+    return a;
   }
 
   /** Inside one per-vCenter session slot: the session's life, renewed when it expires mid-way. */
@@ -242,15 +194,16 @@ export class DownloadJob {
     itemFiles.catch(() => undefined);
     this.#record.stage({ state: 'creating' });
     const { how, versionRecorded } = await a.lease.acquire(a.status, item.contentVersion);
-    if (versionRecorded) this.#contentVersion = a.lease.contentVersion;
+    if (versionRecorded) a.version.recorded(a.lease.contentVersion);
     this.#onSession(a, how === 'reused' ? 'resuming in the download session of an earlier attempt' : 'download session created');
-    await this.#checkContentVersion(a);
-    const target = this.#heartbeatTarget(a);
-    const untrack = keepAlive.track(target, { progress: a.lease.initialProgress, firstBeatInMs: FIRST_BEAT_MS, expiresAt: a.lease.expiresAt });
+    await a.version.check(a.lease.contentVersion);
+    const heartbeat = new DownloadHeartbeat({ key: this.key, keepAlive, lease: a.lease, tracker: this.#tracker, reporter: this.#reporter, hold: this.#hold, log: () => this.#log });
+    const untrack = heartbeat.start();
+    const preparation = { owner: this.key, tracker: this.#tracker, hold: this.#hold, record: this.#record, options: this.#deps.options.prepare };
     try {
       for (let renewals = 0; ; renewals++) {
         try {
-          const { plan, prepared } = await this.#prepare(a, dir, item, itemFiles ?? a.vc.items.listFiles(item.id, a.lease.signal));
+          const { plan, prepared } = await prepareFiles(a, preparation, item, dir, itemFiles ?? a.vc.items.listFiles(item.id, a.lease.signal));
           itemFiles = undefined; // a renewed session's item may have changed: it is asked again
           await a.files.transferAll(plan, prepared, dir, a.lease.signal);
           // Before any rename: a later attempt finds which files are done and their results, even if
@@ -259,9 +212,9 @@ export class DownloadJob {
           await this.#record.saveProgress(progress, files, { state: 'verifying', verified: JSON.stringify(a.files.results()) });
           this.#signal.throwIfAborted();
           // Every file is verified: vCenter hears 100 while the names are given and made durable.
-          const lastBeat = keepAlive.lastBeat(target);
+          const lastBeat = heartbeat.last();
           await a.files.commit(plan, dir, a.request.overwrite);
-          await Promise.all([lastBeat, this.#releaseHolds()]);
+          await Promise.all([lastBeat, this.#hold.release()]);
           break;
         } catch (err) {
           const lost = await a.lease.asLost(err);
@@ -270,11 +223,11 @@ export class DownloadJob {
           events.emit('retry', { reason: 'session_expired' });
           await a.lease.renew();
           this.#onSession(a, 'download session created');
-          await this.#checkContentVersion(a);
-          keepAlive.track(target, { firstBeatInMs: FIRST_BEAT_MS });
+          await a.version.check(a.lease.contentVersion);
+          heartbeat.renewed();
         }
       }
-      await this.#lastReport();
+      await this.#reporter.reportLast();
       const sessionId = a.lease.id() ?? '';
       this.#deletedSession = await a.lease.finish();
       const files = a.files.results();
@@ -284,114 +237,9 @@ export class DownloadJob {
     }
   }
 
-  /** Which files, where, and prepared for download by vCenter. */
-  async #prepare(
-    a: Attempt,
-    dir: DestinationDir,
-    item: LibraryItemInfo,
-    itemListing: Promise<LibraryItemFileInfo[]>,
-  ): Promise<{ plan: PlannedFile[]; prepared: Map<string, PreparedFileInfo> }> {
-    const [listed, itemFiles] = await Promise.all([a.lease.files(), itemListing]);
-    const previous = this.#startedOver ? [] : a.status.files;
-    const plan = await planFiles({ owner: this.key, request: a.request, item, dir, listed, itemFiles, previous });
-    const committed = new Set(plan.filter((f) => f.committed).map((f) => f.name));
-    a.files.adopt((this.#startedOver ? [] : (a.status.verified ?? [])).filter((r) => committed.has(r.name)));
-    for (const f of plan) {
-      this.#tracker.file(f.name, f.size);
-      if (f.committed) this.#tracker.setStatus(f.name, 'done');
-    }
-    const pending = plan.filter((f) => !f.committed && !a.files.verified(f.name));
-    // While vCenter prepares, the files are held and recorded (both before any part exists). Files
-    // another download holds end the wait: this one is requeued.
-    const busy = new AbortController();
-    const holding = this.#hold(plan).catch((err: unknown) => {
-      busy.abort(err);
-      throw err;
-    });
-    const [held, prepared] = await Promise.allSettled([holding, a.lease.prepare(pending.map((f) => f.listed), this.#deps.options.prepare, busy.signal)]);
-    if (held.status === 'rejected') throw held.reason;
-    if (prepared.status === 'rejected') throw prepared.reason;
-    this.#record.stage({ state: 'transferring' });
-    return { plan, prepared: new Map(prepared.value.map((p) => [p.name, p])) };
-  }
-
-  /**
-   * Holds the plan's final paths, and records its files: a cancel or a failure in any later attempt
-   * finds them all (recorded apart from progress: bytes resumed from disk are counted only when
-   * their part is opened). Both sent at once, one wait; a download that finds its files held
-   * records them all the same, which does no harm: it is requeued at once.
-   */
-  async #hold(plan: readonly PlannedFile[]): Promise<void> {
-    const paths = plan.map((f) => f.finalPath);
-    const [taken, recorded] = await Promise.allSettled([
-      this.#deps.holds.take(this.key, paths),
-      this.#record.write({ state: 'preparing', plannedFiles: JSON.stringify(plan.map((f) => f.name)) }),
-    ]);
-    if (taken.status === 'rejected') throw taken.reason;
-    const busy = taken.value;
-    if (busy) throw new DestinationBusyError(busy.path, busy.holder);
-    this.#held = paths; // released when the attempt ends, whatever happens next
-    if (recorded.status === 'rejected') throw recorded.reason;
-  }
-
-  /**
-   * A session pins the item's content version. Bytes an earlier session wrote for another version
-   * are not a prefix of this one's files: they are discarded, and the download starts over.
-   */
-  async #checkContentVersion(a: Attempt): Promise<void> {
-    const version = a.lease.contentVersion;
-    if (version === undefined || version === this.#contentVersion) return;
-    if (this.#contentVersion !== undefined) {
-      this.#log.warn({ from: this.#contentVersion, to: version }, "the item's content changed since the bytes on disk were written; starting over");
-      await this.discardParts();
-      this.#tracker.reset();
-      this.#startedOver = true;
-    }
-    this.#contentVersion = version;
-    await this.#record.write({ contentVersion: version });
-  }
-
   #onSession(a: Attempt, message: string): void {
     const sessionId = a.lease.id();
     this.#log = this.#log.child({ sessionId });
     this.#log.info(message);
-  }
-
-  #heartbeatTarget(a: Attempt): HeartbeatTarget {
-    return {
-      key: this.key,
-      session: a.lease,
-      percent: () => this.#tracker.percent(),
-      report: () => this.#report(),
-      sessionLost: (error) => {
-        this.#log.warn({ err: error }, 'download session lost');
-        a.lease.lost(error);
-      },
-    };
-  }
-
-  /** Progress to BullMQ and Redis; reads back the cancel flag (a pub/sub notice may have been missed). */
-  async #report(): Promise<void> {
-    const { progress, files } = this.#tracker.snapshot();
-    this.#countBytes(progress.bytesDone);
-    this.#progressReported = true;
-    await Promise.all([this.#job.updateProgress(progress), this.#record.saveProgress(progress, files), this.#deps.holds.refresh(this.key, this.#held)]);
-  }
-
-  /**
-   * The last progress, once every file is committed: to BullMQ only if it heard some before (a
-   * download over within one report interval never updates its job's progress); to Redis with the
-   * outcome (`outcomeFields`).
-   */
-  async #lastReport(): Promise<void> {
-    const { progress } = this.#tracker.snapshot();
-    this.#countBytes(progress.bytesDone);
-    if (this.#progressReported) await this.#job.updateProgress(progress);
-  }
-
-  #countBytes(done: number): void {
-    const delta = done - this.#reportedBytes;
-    this.#reportedBytes = done;
-    if (delta > 0) this.#deps.events.emit('bytes', delta);
   }
 }

@@ -2,7 +2,7 @@ import type { EventEmitter } from 'node:events';
 import PQueue from 'p-queue';
 import type { Logger } from 'pino';
 import type { BackoffOptions } from '../backoff.ts';
-import { checksumFrom, readManifest, VerifiedDownload, type DestinationDir, type ExpectedChecksum, type VerifiedFile } from '../transfer/index.ts';
+import { checksumFrom, DestinationDir, readManifest, VerifiedDownload, type ExpectedChecksum, type VerifiedFile } from '../transfer/index.ts';
 import type { PreparedFileInfo } from '../vsphere/index.ts';
 import type { OrchestratorEvents } from './events.ts';
 import { vouchedByManifest, type PlannedFile } from './file-plan.ts';
@@ -19,6 +19,12 @@ export interface TransferOptions {
 }
 
 export interface FileTransfersDeps {
+  /** The download id: each download's parts are its own. */
+  owner: string;
+  /** Where the download's files go: the download root, and the request's destination under it. */
+  destination: { root: string; path: string };
+  /** Files earlier attempts planned or recorded: their parts are this download's too. */
+  earlier: readonly string[];
   lease: SessionLease;
   limits: Limits;
   filesPerJob: number;
@@ -107,10 +113,20 @@ export class FileTransfers {
     this.#open.clear();
   }
 
-  /** Closes and removes every part this attempt opened. */
+  /**
+   * Closes and removes every part of this download: the ones this attempt opened, and the ones of
+   * files an earlier attempt (or this one) registered.
+   */
   async discardAll(): Promise<void> {
     await Promise.all([...this.#open.values()].map((p) => p.discard()));
     this.#open.clear();
+    const { owner, destination, earlier, tracker } = this.#deps;
+    const dir = await DestinationDir.existing(destination.root, destination.path).catch(() => undefined);
+    if (!dir) return;
+    for (const name of new Set([...earlier, ...tracker.names()])) {
+      if (DestinationDir.fileNameProblem(name) !== undefined) continue; // never planned, so never a part
+      await dir.removePart(dir.file(name, owner).partPath).catch((err: unknown) => this.#deps.log().warn({ err, file: name }, 'could not remove a part'));
+    }
   }
 
   async #transferOne(f: PlannedFile, prepared: ReadonlyMap<string, PreparedFileInfo>, dir: DestinationDir, signal: AbortSignal): Promise<void> {
