@@ -58,6 +58,12 @@ export class DownloadPart {
   #segments: Segment[] | undefined;
   #hashing: Promise<void> | undefined;
   #sidecarDirty = false;
+  /** Segment bytes landed but not yet in the sidecar: not counted, since a resume would fetch them again. */
+  #unrecorded = 0;
+  /** Segment bytes a sidecar write under way will count. */
+  #recording = 0;
+  /** Bumped by restart(): a sidecar write begun before it must not count its bytes after it. */
+  #generation = 0;
   #dropSidecar = false;
 
   private constructor(path: string, file: FileHandle, options: OpenPartOptions, position: number, hashes: Hash[], segments: Segment[] | undefined, resumed: number) {
@@ -177,10 +183,13 @@ export class DownloadPart {
     this.#sidecarDirty = true;
   }
 
-  /** Bytes of `segment` landed. The hashes catch up with the contiguous prefix in the background. */
+  /**
+   * Bytes of `segment` landed. The hashes catch up with the contiguous prefix in the background;
+   * the counter, when the sidecar records them (progress reported never goes back after a kill).
+   */
   landed(segment: Segment, bytes: number): void {
     segment.written += bytes;
-    this.#counter.bytes += bytes;
+    this.#unrecorded += bytes;
     this.#sidecarDirty = true;
     this.#hashing ??= this.#hashPrefix().finally(() => (this.#hashing = undefined));
   }
@@ -199,7 +208,24 @@ export class DownloadPart {
   async saveSegments(): Promise<void> {
     if (!this.#segments || !this.#sidecarDirty) return;
     this.#sidecarDirty = false;
-    await writeFile(sidecarPath(this.path), JSON.stringify({ segments: this.#segments }));
+    const recorded = this.#unrecorded;
+    const generation = this.#generation;
+    this.#unrecorded = 0;
+    this.#recording += recorded;
+    let written = false;
+    try {
+      await writeFile(sidecarPath(this.path), JSON.stringify({ segments: this.#segments }));
+      written = true;
+    } finally {
+      if (generation === this.#generation) {
+        this.#recording -= recorded;
+        if (written) this.#counter.bytes += recorded;
+        else {
+          this.#unrecorded += recorded;
+          this.#sidecarDirty = true;
+        }
+      }
+    }
   }
 
   async #hashPrefix(): Promise<void> {
@@ -219,7 +245,11 @@ export class DownloadPart {
   /** Starts over from byte 0: the server ignored our Range, or the bytes are suspect. */
   restart(): void {
     if (this.#segments) this.#dropSidecar = true;
-    this.#counter.bytes -= this.#segments ? this.#segments.reduce((n, s) => n + (s.written - s.start), 0) : this.#position;
+    // Only what the counter holds: segment bytes not yet recorded were never counted.
+    this.#counter.bytes -= this.#segments ? this.#segments.reduce((n, s) => n + (s.written - s.start), 0) - this.#unrecorded - this.#recording : this.#position;
+    this.#unrecorded = 0;
+    this.#recording = 0;
+    this.#generation++;
     this.#position = 0;
     this.#segments = undefined;
     this.#sidecarDirty = false;

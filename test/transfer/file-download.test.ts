@@ -387,6 +387,12 @@ describe('downloadFile', () => {
       const first = await openPart();
       const pending = downloadFile(first, source, segmented({ signal: ac.signal })).catch((e: unknown) => e);
       await expect.poll(() => first.counter.bytes, { timeout: 5000 }).toBeGreaterThanOrEqual(4 * 300_000);
+      // What it counts (and a job reports as progress) is never more than a resume would keep: the
+      // bytes the sidecar records. (Read twice if a write of the sidecar was under way.)
+      const counted = first.counter.bytes;
+      const sidecar = await readFile(`${first.path}.segments`, 'utf8').then((t) => (t ? t : readFile(`${first.path}.segments`, 'utf8')));
+      const { segments: recorded } = JSON.parse(sidecar) as { segments: Array<{ start: number; written: number }> };
+      expect(counted).toBeLessThanOrEqual(recorded.reduce((n, x) => n + x.written - x.start, 0));
       ac.abort(new Error('kill -9'));
       await pending;
       await first.close(); // what a dying process leaves: the part and its record of segments
