@@ -5,21 +5,15 @@ import { Redis } from 'ioredis';
 import { deleteKeysUnder, DownloadClient, type DownloadResult } from '../../src/orchestrator/index.ts';
 import { removeTree } from './disk.ts';
 import type { ProcSample } from './processes.ts';
-import type { BenchItem, BenchServer } from './server.ts';
-import { startBenchWorker, type BenchWorker, type WorkerStartMode } from './worker.ts';
+import type { BenchItem } from './server.ts';
+import { startBenchWorker, type BenchWorker, type WorkerStart } from './worker.ts';
 
 export const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
 
-export interface RigOptions {
-  server: BenchServer;
+/** How the rig's workers start: as `startBenchWorker`, less what the rig decides (Redis, prefix, files). */
+export interface RigOptions extends Omit<WorkerStart, 'redisUrl' | 'prefix' | 'root' | 'configFile'> {
   /** A fresh directory: the download root and, beside it, the worker's config file. */
   root: string;
-  mode: WorkerStartMode;
-  config?: Record<string, unknown> | undefined;
-  nodeFlags?: readonly string[] | undefined;
-  env?: Record<string, string> | undefined;
-  cpuProfile?: string | undefined;
-  cores?: string | undefined;
 }
 
 export interface CldlRun {
@@ -112,19 +106,7 @@ export class CldlRig {
 }
 
 function startWorker(o: RigOptions, prefix: string, root: string, configName: string, cpuProfile: string | undefined): Promise<BenchWorker> {
-  return startBenchWorker({
-    server: o.server,
-    redisUrl: REDIS_URL,
-    prefix,
-    root,
-    configFile: path.join(o.root, configName),
-    mode: o.mode,
-    config: o.config,
-    nodeFlags: o.nodeFlags,
-    env: o.env,
-    cpuProfile,
-    cores: o.cores,
-  });
+  return startBenchWorker({ ...o, redisUrl: REDIS_URL, prefix, root, configFile: path.join(o.root, configName), cpuProfile });
 }
 
 async function assertOnDisk(dir: string, item: BenchItem, result: DownloadResult): Promise<void> {

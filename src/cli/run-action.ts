@@ -1,5 +1,7 @@
+import type { Command } from 'commander';
 import { CldlError } from '../cldl-error.ts';
 import { ConfigError } from '../config/config-error.ts';
+import { InvalidRequestError } from '../orchestrator/index.ts';
 import { EXIT } from './exit-codes.ts';
 
 /** Something to tell the user and an exit status, without a stack trace. */
@@ -8,6 +10,16 @@ export class CliFailure extends Error {
   constructor(message: string, exitCode: number = EXIT.failure) {
     super(message);
     this.exitCode = exitCode;
+  }
+}
+
+/** What the producer refuses as invalid is a usage error (exit 2), shown with the command's usage. */
+export async function refusedAsUsage<T>(command: Command, submit: () => Promise<T>): Promise<T> {
+  try {
+    return await submit();
+  } catch (err) {
+    if (err instanceof InvalidRequestError) throw new CliFailure(`${err.message}\n${command.name()}: ${command.usage()}`, EXIT.usage);
+    throw err;
   }
 }
 

@@ -4,6 +4,7 @@ import type { Checksums } from './checksums.ts';
 import type { ContentSource } from './content.ts';
 import { SimulatorConfigError } from './errors.ts';
 import { generatedSeed } from './generated-content.ts';
+import type { ItemSpec } from './options.ts';
 
 export type LibraryType = 'LOCAL' | 'SUBSCRIBED';
 
@@ -49,15 +50,10 @@ export interface FileDraft {
   source: ContentSource;
 }
 
-/** An item before it joins a library: where its files' bytes come from. */
-export interface ItemDraft {
-  id?: string;
-  name: string;
-  type?: string;
+/** An item before it joins a library: an ItemSpec whose files say where their bytes come from. */
+export interface ItemDraft extends Omit<ItemSpec, 'files' | 'subscribed'> {
   /** Undefined: whatever its library is. */
   subscribed?: boolean;
-  cached?: boolean;
-  manifest?: boolean;
   files: FileDraft[];
 }
 

@@ -2,12 +2,13 @@ import type { ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import path from 'node:path';
 import type { DownloadWorkerOptions } from '../../src/orchestrator/index.ts';
-import { spawnJsonProcess } from './json-process.ts';
+// The bench's JSON-lines process helper, one copy for both.
+import { spawnJsonProcess } from '../../bench/rig/processes.ts';
 import { repoRoot } from './shared-tools.ts';
 
 export interface WorkerProcess {
   child: ChildProcess;
-  /** Every JSON log line so far. */
+  /** The JSON log lines so far (the most recent 5000). */
   lines: Array<Record<string, unknown>>;
   /** Resolves with the first log line that `match` accepts. */
   waitFor(match: (line: Record<string, unknown>) => boolean, timeoutMs?: number): Promise<Record<string, unknown>>;
@@ -22,18 +23,19 @@ export interface WorkerProcessConfig {
   worker: Omit<DownloadWorkerOptions, 'redis' | 'prefix' | 'downloadRoot' | 'vcenters' | 'logger'>;
 }
 
+const WAIT_MS = 20_000;
+
 /** Starts test/fixtures/worker-process.ts under the project's Node and waits until it is ready. */
 export async function startWorkerProcess(config: WorkerProcessConfig): Promise<WorkerProcess> {
   const proc = spawnJsonProcess(path.join(repoRoot, 'test/fixtures/worker-process.ts'), {
     env: { CLDL_TEST_WORKER: JSON.stringify(config) },
-    waitTimeoutMs: 20_000,
   });
   const { child } = proc;
-  await proc.waitFor((l) => l.event === 'ready');
+  await proc.waitFor((l) => l.event === 'ready', WAIT_MS);
   return {
     child,
     lines: proc.lines,
-    waitFor: (match, timeoutMs) => proc.waitFor(match, timeoutMs),
+    waitFor: (match, timeoutMs = WAIT_MS) => proc.waitFor(match, timeoutMs),
     async kill(signal) {
       if (child.exitCode !== null || child.signalCode !== null) return { code: child.exitCode, signal: child.signalCode };
       const exited = once(child, 'exit') as Promise<[number | null, NodeJS.Signals | null]>;

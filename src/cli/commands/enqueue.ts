@@ -1,9 +1,9 @@
 import { InvalidArgumentError, type Command } from 'commander';
-import { DownloadFailedError, InvalidRequestError } from '../../orchestrator/index.ts';
+import { DownloadFailedError } from '../../orchestrator/index.ts';
 import { EXIT } from '../exit-codes.ts';
 import { formatBytes } from '../format.ts';
 import { ProgressDisplay } from '../progress-display.ts';
-import { CliFailure, runAction } from '../run-action.ts';
+import { CliFailure, refusedAsUsage, runAction } from '../run-action.ts';
 import { clientForCli } from './client-for-cli.ts';
 
 interface EnqueueOptions {
@@ -38,13 +38,7 @@ export function registerEnqueue(program: Command): void {
           ...(opts.files ? { files: opts.files } : {}),
           ...(opts.overwrite ? { overwrite: true } : {}),
         };
-        let id: string;
-        try {
-          id = await client.enqueueDownload(request, opts.id ? { id: opts.id } : {});
-        } catch (err) {
-          if (err instanceof InvalidRequestError) throw new CliFailure(`${err.message}\n${command.name()}: ${command.usage()}`, EXIT.usage);
-          throw err;
-        }
+        const id = await refusedAsUsage(command, () => client.enqueueDownload(request, opts.id ? { id: opts.id } : {}));
         console.log(id);
         if (!opts.wait) return EXIT.ok;
 

@@ -1,9 +1,9 @@
 import { InvalidArgumentError, type Command } from 'commander';
-import { InvalidRequestError, type MirrorStatus } from '../../orchestrator/index.ts';
+import type { MirrorStatus } from '../../orchestrator/index.ts';
 import { EXIT } from '../exit-codes.ts';
 import { formatBytes, formatRate } from '../format.ts';
 import { ProgressDisplay } from '../progress-display.ts';
-import { CliFailure, runAction } from '../run-action.ts';
+import { CliFailure, refusedAsUsage, runAction } from '../run-action.ts';
 import { clientForCli } from './client-for-cli.ts';
 
 interface MirrorOptions {
@@ -39,20 +39,16 @@ A run of the same library into DIR while one runs joins it; another library into
     runAction(async (opts: MirrorOptions) => {
       const { client } = await clientForCli();
       try {
-        let id: string;
-        try {
-          id = await client.mirrorLibrary({
+        const id = await refusedAsUsage(command, () =>
+          client.mirrorLibrary({
             library: opts.library,
             destination: opts.dest,
             ...(opts.vcenter ? { vcenter: opts.vcenter } : {}),
             ...(opts.items ? { items: opts.items } : {}),
             ...(opts.prune ? { prune: true } : {}),
             ...(opts.maxRate ? { maxBytesPerSecond: opts.maxRate } : {}),
-          });
-        } catch (err) {
-          if (err instanceof InvalidRequestError) throw new CliFailure(`${err.message}\n${command.name()}: ${command.usage()}`, EXIT.usage);
-          throw err;
-        }
+          }),
+        );
         console.log(id);
         if (!opts.wait) return EXIT.ok;
         const display = new ProgressDisplay();
