@@ -4,6 +4,7 @@ import type { Logger } from 'pino';
 import type { BackoffOptions } from '../backoff.ts';
 import { checksumFrom, DestinationDir, readManifest, VerifiedDownload, type ExpectedChecksum, type VerifiedFile } from '../transfer/index.ts';
 import type { PreparedFileInfo } from '../vsphere/index.ts';
+import type { BandwidthBudget, Budgets } from './bandwidth-budget.ts';
 import type { OrchestratorEvents } from './events.ts';
 import { vouchedByManifest, type PlannedFile } from './file-plan.ts';
 import type { Limits } from './limits.ts';
@@ -30,7 +31,7 @@ export interface FileTransfersDeps {
   filesPerJob: number;
   transfer: TransferOptions;
   /** A bandwidth budget every byte of this download is drawn from; none when nothing caps it. */
-  throttle: { readonly leaseBytes: number; acquire(bytes: number, signal?: AbortSignal): Promise<void>; refund(bytes: number): void } | undefined;
+  throttle: BandwidthBudget | Budgets | undefined;
   tracker: ProgressTracker;
   events: EventEmitter<OrchestratorEvents>;
   /** The job's logger as it is now (it gains the session id when one is acquired). */

@@ -58,12 +58,11 @@ export class DownloadPart {
   #segments: Segment[] | undefined;
   #hashing: Promise<void> | undefined;
   #sidecarDirty = false;
-  /** Segment bytes landed but not yet in the sidecar: not counted, since a resume would fetch them again. */
-  #unrecorded = 0;
-  /** Segment bytes a sidecar write under way will count. */
-  #recording = 0;
-  /** Bumped by restart(): a sidecar write begun before it must not count its bytes after it. */
-  #generation = 0;
+  /**
+   * Bytes of the segments (the prefix among them) the counter holds: those the sidecar last
+   * recorded. Bytes landed since are not counted: a resume would fetch them again.
+   */
+  #counted = 0;
   #dropSidecar = false;
 
   private constructor(path: string, file: FileHandle, options: OpenPartOptions, position: number, hashes: Hash[], segments: Segment[] | undefined, resumed: number) {
@@ -74,6 +73,7 @@ export class DownloadPart {
     this.#hashes = hashes;
     this.#position = position;
     this.#segments = segments;
+    this.#counted = segments ? resumed : 0;
     this.resumedFrom = resumed;
   }
 
@@ -103,9 +103,9 @@ export class DownloadPart {
         await unlink(sidecarPath(path)).catch(() => undefined);
       }
       if (prefix > 0) await feedHashes(file.createReadStream({ start: 0, end: prefix - 1, autoClose: false, highWaterMark: 1 << 20 }), hashes);
-      const onDisk = segments ? segments.reduce((n, s) => n + (s.written - s.start), 0) : size;
-      options.counter.bytes += onDisk;
-      return new DownloadPart(path, file, options, prefix, hashes, segments, onDisk);
+      const resumed = segments ? onDisk(segments) : size;
+      options.counter.bytes += resumed;
+      return new DownloadPart(path, file, options, prefix, hashes, segments, resumed);
     } catch (err) {
       await file.close();
       throw err;
@@ -180,6 +180,7 @@ export class DownloadPart {
     const first = segments[0];
     segments[0] = { start: 0, end: first?.end ?? size, written: from };
     this.#segments = segments;
+    this.#counted = from; // the prefix, counted as it landed
     this.#sidecarDirty = true;
   }
 
@@ -189,7 +190,6 @@ export class DownloadPart {
    */
   landed(segment: Segment, bytes: number): void {
     segment.written += bytes;
-    this.#unrecorded += bytes;
     this.#sidecarDirty = true;
     this.#hashing ??= this.#hashPrefix().finally(() => (this.#hashing = undefined));
   }
@@ -206,25 +206,20 @@ export class DownloadPart {
    * not parse, and a part without a valid record starts over: slower, never wrong.
    */
   async saveSegments(): Promise<void> {
-    if (!this.#segments || !this.#sidecarDirty) return;
+    const segments = this.#segments;
+    if (!segments || !this.#sidecarDirty) return;
     this.#sidecarDirty = false;
-    const recorded = this.#unrecorded;
-    const generation = this.#generation;
-    this.#unrecorded = 0;
-    this.#recording += recorded;
-    let written = false;
+    const recorded = onDisk(segments);
     try {
-      await writeFile(sidecarPath(this.path), JSON.stringify({ segments: this.#segments }));
-      written = true;
-    } finally {
-      if (generation === this.#generation) {
-        this.#recording -= recorded;
-        if (written) this.#counter.bytes += recorded;
-        else {
-          this.#unrecorded += recorded;
-          this.#sidecarDirty = true;
-        }
-      }
+      await writeFile(sidecarPath(this.path), JSON.stringify({ segments }));
+    } catch (err) {
+      this.#sidecarDirty = true;
+      throw err;
+    }
+    // Unless the part started over meanwhile, or a later record already counted more.
+    if (this.#segments === segments && recorded > this.#counted) {
+      this.#counter.bytes += recorded - this.#counted;
+      this.#counted = recorded;
     }
   }
 
@@ -245,11 +240,8 @@ export class DownloadPart {
   /** Starts over from byte 0: the server ignored our Range, or the bytes are suspect. */
   restart(): void {
     if (this.#segments) this.#dropSidecar = true;
-    // Only what the counter holds: segment bytes not yet recorded were never counted.
-    this.#counter.bytes -= this.#segments ? this.#segments.reduce((n, s) => n + (s.written - s.start), 0) - this.#unrecorded - this.#recording : this.#position;
-    this.#unrecorded = 0;
-    this.#recording = 0;
-    this.#generation++;
+    this.#counter.bytes -= this.#segments ? this.#counted : this.#position;
+    this.#counted = 0;
     this.#position = 0;
     this.#segments = undefined;
     this.#sidecarDirty = false;
@@ -342,4 +334,9 @@ function remainder(buffers: Buffer[], skip: number): Buffer[] {
     skip = 0;
   }
   return out;
+}
+
+/** Bytes on disk across the segments, the prefix among them. */
+function onDisk(segments: readonly Segment[]): number {
+  return segments.reduce((n, s) => n + (s.written - s.start), 0);
 }
