@@ -19,17 +19,26 @@ export interface DownloadRequest {
   bandwidthGroup?: string | undefined;
 }
 
-const NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
 // eslint-disable-next-line no-control-regex
-const PRINTABLE = /^[^\x00-\x1f\x7f]+$/;
+export const PRINTABLE = /^[^\x00-\x1f\x7f]+$/;
+
+/** The fields every request cldl takes (downloads and mirrors) has, validated alike. */
+export const requestFields = {
+  vcenter: z
+    .string()
+    .regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/, 'must be a configured vCenter name (letters, digits, . _ -, at most 64)')
+    .optional(),
+  destination: z.string().min(1, 'must not be empty').max(1024, 'must be at most 1024 characters'),
+  maxBytesPerSecond: z.int().min(1024, 'must be at least 1024 bytes per second').optional(),
+};
 
 const schema = z.strictObject({
-  vcenter: z.string().regex(NAME, 'must be a configured vCenter name (letters, digits, . _ -, at most 64)').optional(),
+  vcenter: requestFields.vcenter,
   libraryItemId: z.string().min(1, 'must not be empty').max(256, 'must be at most 256 characters').regex(PRINTABLE, 'must not contain control characters'),
-  destination: z.string().min(1, 'must not be empty').max(1024, 'must be at most 1024 characters'),
+  destination: requestFields.destination,
   files: z.array(z.string().max(255, 'must be at most 255 characters')).min(1, 'must list at least one file when given').max(10_000).optional(),
   overwrite: z.boolean().optional(),
-  maxBytesPerSecond: z.int().min(1024, 'must be at least 1024 bytes per second').optional(),
+  maxBytesPerSecond: requestFields.maxBytesPerSecond,
   bandwidthGroup: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$/, 'must be 1–128 characters: letters, digits, . _ : -').optional(),
 });
 
@@ -46,8 +55,7 @@ export interface ParseOptions {
 export function parseDownloadRequest(input: unknown, options: ParseOptions = {}): DownloadRequest {
   const r = parseStrictly(schema, input);
   const vcenter = knownVCenter(r.vcenter, options);
-  const problem = DestinationDir.problem(r.destination);
-  if (problem) throw new InvalidRequestError('destination', `${JSON.stringify(r.destination)} is not allowed: ${problem}`);
+  allowedDestination(r.destination);
   if (r.files) {
     for (const [i, name] of r.files.entries()) {
       const why = DestinationDir.fileNameProblem(name);
@@ -87,6 +95,12 @@ export function knownVCenter(vcenter: string | undefined, options: ParseOptions)
     throw new InvalidRequestError('vcenter', `${JSON.stringify(name)} is not a configured vCenter (known: ${options.vcenters.join(', ') || 'none'})`);
   }
   return name;
+}
+
+/** Refuses a destination that would leave the download root, naming why. */
+export function allowedDestination(destination: string): void {
+  const problem = DestinationDir.problem(destination);
+  if (problem) throw new InvalidRequestError('destination', `${JSON.stringify(destination)} is not allowed: ${problem}`);
 }
 
 /** Job ids become Redis keys and BullMQ ids; BullMQ refuses integer-looking ones, and a ':'. */

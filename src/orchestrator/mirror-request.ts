@@ -1,7 +1,5 @@
 import { z } from 'zod';
-import { DestinationDir } from '../transfer/index.ts';
-import { knownVCenter, parseStrictly } from './download-request.ts';
-import { InvalidRequestError } from './errors.ts';
+import { allowedDestination, knownVCenter, parseStrictly, PRINTABLE, requestFields } from './download-request.ts';
 
 /** What an operator asks to mirror: a whole library (or the items a glob picks) into one directory. */
 export interface MirrorRequest {
@@ -18,25 +16,20 @@ export interface MirrorRequest {
   maxBytesPerSecond?: number | undefined;
 }
 
-const NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
-// eslint-disable-next-line no-control-regex
-const PRINTABLE = /^[^\x00-\x1f\x7f]+$/;
-
 const schema = z.strictObject({
-  vcenter: z.string().regex(NAME, 'must be a configured vCenter name (letters, digits, . _ -, at most 64)').optional(),
+  vcenter: requestFields.vcenter,
   library: z.string().min(1, 'must not be empty').max(256, 'must be at most 256 characters').regex(PRINTABLE, 'must not contain control characters'),
-  destination: z.string().min(1, 'must not be empty').max(1024, 'must be at most 1024 characters'),
+  destination: requestFields.destination,
   items: z.string().min(1, 'must not be empty').max(256).regex(PRINTABLE, 'must not contain control characters').optional(),
   prune: z.boolean().optional(),
-  maxBytesPerSecond: z.int().min(1024, 'must be at least 1024 bytes per second').optional(),
+  maxBytesPerSecond: requestFields.maxBytesPerSecond,
 });
 
 /** Validates a mirror request from anywhere (producer API, HTTP, CLI, a schedule), like download requests. */
 export function parseMirrorRequest(input: unknown, options: { vcenters?: readonly string[] | undefined } = {}): MirrorRequest {
   const r = parseStrictly(schema, input);
   const vcenter = knownVCenter(r.vcenter, options);
-  const problem = DestinationDir.problem(r.destination);
-  if (problem) throw new InvalidRequestError('destination', `${JSON.stringify(r.destination)} is not allowed: ${problem}`);
+  allowedDestination(r.destination);
   const request: MirrorRequest = { vcenter, library: r.library, destination: normalize(r.destination), prune: r.prune ?? false };
   if (r.items !== undefined) request.items = r.items;
   if (r.maxBytesPerSecond !== undefined) request.maxBytesPerSecond = r.maxBytesPerSecond;
