@@ -43,9 +43,7 @@ export async function mirrorRoutes(req: IncomingMessage, res: ServerResponse, ur
   const id = path === '/mirrors' ? undefined : decodeId(path.slice('/mirrors/'.length));
   if (id === undefined) {
     if (method === 'POST') {
-      const mirrorId = await client.mirrorLibrary(await readJson(req));
-      res.setHeader('location', `/mirrors/${encodeURIComponent(mirrorId)}`);
-      return json(res, 202, { id: mirrorId, status: `/mirrors/${encodeURIComponent(mirrorId)}` });
+      return accepted(res, '/mirrors', await client.mirrorLibrary(await readJson(req)));
     }
     only(method, 'GET', path);
     return json(res, 200, { mirrors: await client.listMirrors({ limit: limitOf(url) }) });
@@ -65,9 +63,14 @@ async function enqueue(req: IncomingMessage, res: ServerResponse, client: Downlo
     id = parseDownloadId(given);
     request = rest;
   }
-  const downloadId = await client.enqueueDownload(request, id === undefined ? {} : { id });
-  res.setHeader('location', `/downloads/${encodeURIComponent(downloadId)}`);
-  json(res, 202, { id: downloadId, status: `/downloads/${encodeURIComponent(downloadId)}` });
+  accepted(res, '/downloads', await client.enqueueDownload(request, id === undefined ? {} : { id }));
+}
+
+/** 202 with where to follow what was queued. */
+function accepted(res: ServerResponse, collection: string, id: string): void {
+  const status = `${collection}/${encodeURIComponent(id)}`;
+  res.setHeader('location', status);
+  json(res, 202, { id, status });
 }
 
 export function only(actual: string, expected: string, path: string): void {
