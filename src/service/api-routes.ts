@@ -1,6 +1,6 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { DOWNLOAD_STATES, isDownloadState, parseDownloadId, type DownloadClient } from '../orchestrator/index.ts';
-import { decodeId, json, limitOf, readJson } from './http-bodies.ts';
+import { parseDownloadId, type DownloadClient } from '../orchestrator/index.ts';
+import { decodeId, downloadState, json, limitOf, readJson } from './http-bodies.ts';
 import { HttpError } from './http-error.ts';
 import { requireIntentHeader } from './request-guards.ts';
 
@@ -18,8 +18,8 @@ export async function downloadRoutes(req: IncomingMessage, res: ServerResponse, 
   if (id === undefined) {
     if (method === 'POST') return enqueue(req, res, client);
     only(method, 'GET', path);
-    const state = url.searchParams.get('state') ?? undefined;
-    if (state !== undefined && !isDownloadState(state)) throw new HttpError(400, 'CLDL_INVALID_REQUEST', `state must be one of ${DOWNLOAD_STATES.join(', ')}`, 'state');
+    const given = url.searchParams.get('state');
+    const state = given === null ? undefined : downloadState(given);
     return json(res, 200, { downloads: await client.listDownloads({ state, limit: limitOf(url) }) });
   }
   parseDownloadId(id);

@@ -1,4 +1,5 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import { DOWNLOAD_STATES, isDownloadState, type DownloadState } from '../orchestrator/index.ts';
 import { HttpError } from './http-error.ts';
 
 /** Large enough for a request with a 1 MB string to reach validation and be refused by name. */
@@ -48,4 +49,10 @@ export function limitOf(url: URL): number {
   const limit = Number(url.searchParams.get('limit') ?? 100);
   if (!Number.isInteger(limit) || limit < 1 || limit > 1000) throw new HttpError(400, 'CLDL_INVALID_REQUEST', 'limit must be a whole number from 1 to 1000', 'limit');
   return limit;
+}
+
+/** A `state` query value: one of the download states, or a 400 naming them. */
+export function downloadState(value: string): DownloadState {
+  if (!isDownloadState(value)) throw new HttpError(400, 'CLDL_INVALID_REQUEST', `state must be one of ${DOWNLOAD_STATES.join(', ')}`, 'state');
+  return value;
 }

@@ -1,9 +1,8 @@
 import { randomBytes } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { DOWNLOAD_STATES, isDownloadState, type DownloadState } from '../orchestrator/index.ts';
-import { json } from './http-bodies.ts';
-import { HttpError } from './http-error.ts';
+import type { DownloadState } from '../orchestrator/index.ts';
+import { downloadState, json } from './http-bodies.ts';
 import type { StatusBoard } from './status-board.ts';
 import { renderStatusPage } from './status-page.ts';
 
@@ -65,11 +64,10 @@ export async function statusEvents(req: IncomingMessage, res: ServerResponse, ur
   res.end();
 }
 
+/** The page's filter: all states when absent or empty. */
 function stateOf(url: URL): DownloadState | undefined {
-  const state = url.searchParams.get('state') ?? undefined;
-  if (state === undefined || state === '') return undefined;
-  if (!isDownloadState(state)) throw new HttpError(400, 'CLDL_INVALID_REQUEST', `state must be one of ${DOWNLOAD_STATES.join(', ')}`, 'state');
-  return state;
+  const state = url.searchParams.get('state');
+  return state ? downloadState(state) : undefined;
 }
 
 function abortOnClose(req: IncomingMessage): AbortSignal {
