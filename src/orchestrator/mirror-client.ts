@@ -2,16 +2,14 @@ import { randomUUID } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Queue } from 'bullmq';
 import { InvalidRequestError } from './errors.ts';
+import { jobOptions, type JobPolicy } from './job-options.ts';
 import { parseMirrorRequest } from './mirror-request.ts';
 import type { MirrorStatus, MirrorStore } from './mirror-store.ts';
 import type { DownloadStateStore } from './state.ts';
 
-export interface MirrorClientOptions {
+/** `attempts`: tries per run (a run that fails transiently while listing is tried again). */
+export interface MirrorClientOptions extends JobPolicy {
   vcenters?: readonly string[] | undefined;
-  /** Tries per run (a run that fails transiently while listing is tried again). */
-  attempts: number;
-  backoffMs: number;
-  retentionSeconds: number;
 }
 
 /**
@@ -47,17 +45,7 @@ export class MirrorClient {
         `${parsed.destination} is being mirrored by run ${begun.holder}${other ? ` (library ${other.library} on ${other.vcenter})` : ''}; one run writes a tree at a time`,
       );
     }
-    await this.#queue.add(
-      'mirror',
-      { request: parsed, step: 'plan' },
-      {
-        jobId: id,
-        attempts: this.#options.attempts,
-        backoff: { type: 'exponential', delay: this.#options.backoffMs },
-        removeOnComplete: { age: this.#options.retentionSeconds },
-        removeOnFail: { age: this.#options.retentionSeconds },
-      },
-    );
+    await this.#queue.add('mirror', { request: parsed, step: 'plan' }, { jobId: id, ...jobOptions(this.#options) });
     return { id, joined: false };
   }
 

@@ -6,6 +6,7 @@ import { DestinationDir } from '../transfer/index.ts';
 import type { VCenterClient } from '../vsphere/index.ts';
 import type { DownloadRequest } from './download-request.ts';
 import { InvalidRequestError } from './errors.ts';
+import { jobOptions, type JobPolicy } from './job-options.ts';
 import { assignDirs, isCurrent, parseStateFile, STAGING_DIR, STATE_FILE, type LibraryEntry, type MirrorStateFile } from './mirror-layout.ts';
 import { parseMirrorRequest, type MirrorRequest } from './mirror-request.ts';
 import type { MirrorItem, MirrorStore } from './mirror-store.ts';
@@ -36,7 +37,7 @@ export interface MirrorRunDeps {
   vcenters: VCenterRegistry;
   downloadRoot: string;
   /** What each item's download is enqueued with. */
-  jobs: { attempts: number; backoffMs: number; retentionSeconds: number };
+  jobs: JobPolicy;
   logger: Logger;
 }
 
@@ -138,13 +139,10 @@ async function plan(job: Job<MirrorJobData, MirrorResult>, request: MirrorReques
         { request: child },
         {
           jobId: item.downloadId,
+          ...jobOptions(deps.jobs),
           parent: { id, queue: job.queueQualifiedName },
           // A failed item must not stop the others, nor the swap of those that made it.
           ignoreDependencyOnFailure: true,
-          attempts: deps.jobs.attempts,
-          backoff: { type: 'exponential', delay: deps.jobs.backoffMs },
-          removeOnComplete: { age: deps.jobs.retentionSeconds },
-          removeOnFail: { age: deps.jobs.retentionSeconds },
         },
       );
     }

@@ -1,5 +1,6 @@
 import type { Queue } from 'bullmq';
 import type { Logger } from 'pino';
+import { jobOptions, type JobPolicy } from './job-options.ts';
 import { parseMirrorRequest, type MirrorRequest } from './mirror-request.ts';
 
 /** A mirror run to repeat: `every` milliseconds, or on a cron `pattern`. */
@@ -18,7 +19,7 @@ const PREFIX = 'mirror:';
  * change, removed when it leaves the configuration. Every worker does this at start; the result
  * is the same whichever does it last, as long as they share one configuration.
  */
-export async function syncMirrorSchedules(queue: Queue, schedules: readonly MirrorSchedule[], options: { attempts: number; backoffMs: number; retentionSeconds: number; vcenters: readonly string[] }, logger: Logger): Promise<void> {
+export async function syncMirrorSchedules(queue: Queue, schedules: readonly MirrorSchedule[], options: JobPolicy & { vcenters: readonly string[] }, logger: Logger): Promise<void> {
   const wanted = new Set<string>();
   for (const s of schedules) {
     const id = `${PREFIX}${s.name}`;
@@ -27,12 +28,7 @@ export async function syncMirrorSchedules(queue: Queue, schedules: readonly Mirr
     await queue.upsertJobScheduler(id, s.cron !== undefined ? { pattern: s.cron } : { every: s.every ?? 86_400_000 }, {
       name: 'mirror',
       data: { request, step: 'plan' },
-      opts: {
-        attempts: options.attempts,
-        backoff: { type: 'exponential', delay: options.backoffMs },
-        removeOnComplete: { age: options.retentionSeconds },
-        removeOnFail: { age: options.retentionSeconds },
-      },
+      opts: jobOptions(options),
     });
   }
   for (const existing of await queue.getJobSchedulers(0, -1)) {

@@ -6,6 +6,7 @@ import { Redis, type Cluster } from 'ioredis';
 import { CancelChannel } from './cancel-channel.ts';
 import { parseDownloadId, parseDownloadRequest } from './download-request.ts';
 import { DownloadFailedError, InvalidRequestError } from './errors.ts';
+import { jobOptions } from './job-options.ts';
 import type { DownloadJobData } from './job-processor.ts';
 import { keysFor, type Keys } from './keys.ts';
 import { MirrorClient } from './mirror-client.ts';
@@ -125,18 +126,8 @@ export class DownloadClient extends EventEmitter<DownloadClientEvents> {
       if (existing && TERMINAL_STATES.has(existing.state)) return id;
     }
     const jobs = this.#options.jobs ?? {};
-    const retention = jobs.retentionSeconds ?? DEFAULT_RETENTION_SECONDS;
-    await this.#queue.add(
-      'download',
-      { request: parsed },
-      {
-        jobId: id,
-        attempts: jobs.attempts ?? 5,
-        backoff: { type: 'exponential', delay: jobs.backoffMs ?? 5_000 },
-        removeOnComplete: { age: retention },
-        removeOnFail: { age: retention },
-      },
-    );
+    const policy = { attempts: jobs.attempts ?? 5, backoffMs: jobs.backoffMs ?? 5_000, retentionSeconds: jobs.retentionSeconds ?? DEFAULT_RETENTION_SECONDS };
+    await this.#queue.add('download', { request: parsed }, { jobId: id, ...jobOptions(policy) });
     return id;
   }
 
