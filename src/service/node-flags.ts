@@ -15,16 +15,16 @@ import { ConfigError } from '../config/config-error.ts';
 export const WORKER_NODE_FLAGS: readonly string[] = ['--max-semi-space-size=1'];
 
 /**
- * Environment the worker's process starts with, unless the operator set each already. glibc's
+ * Environment the worker's process starts with (a variable the operator set wins: the re-exec
+ * adds only the unset ones). glibc's
  * malloc gives every thread that allocates an arena of its own (up to 8 per core); the thread pool
  * that writes the files and hashes read-backs touches several. `MALLOC_ARENA_MAX=2`, measured by
  * bench case 2 in one session against the same build: peak RSS from vcsim 133/163/166 → 131/151/159
  * MiB (256 MiB, 2 GiB, 4 × 1 GiB at once), over HTTPS 130/133/149 → 125/124/149; speed unchanged.
  * Only where glibc is the C library (elsewhere the variable means nothing).
  */
-export function workerEnvironment(env: NodeJS.ProcessEnv = process.env, glibc = usesGlibc()): Record<string, string> {
-  if (!glibc || env.MALLOC_ARENA_MAX !== undefined) return {};
-  return { MALLOC_ARENA_MAX: '2' };
+export function workerEnvironment(glibc = usesGlibc()): Record<string, string> {
+  return glibc ? { MALLOC_ARENA_MAX: '2' } : {};
 }
 
 function usesGlibc(): boolean {
