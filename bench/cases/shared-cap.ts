@@ -1,5 +1,5 @@
 import { syncDisk } from '../rig/disk.ts';
-import type { BenchWorker } from '../rig/worker.ts';
+import { workerMetrics, type BenchWorker } from '../rig/worker.ts';
 import { mbPerSecond } from '../rig/stats.ts';
 import { MiB, sizeLabel, startCaseServer, startCldl, type BenchCase } from './context.ts';
 
@@ -54,7 +54,7 @@ export const sharedCap: BenchCase = {
 
 /** `cldl_download_bytes_total` from a worker's /metrics: the bytes that worker received. */
 async function bytesDownloaded(worker: BenchWorker): Promise<number> {
-  const text = await (await fetch(new URL('/metrics', worker.http))).text();
+  const text = await workerMetrics(worker.http);
   const m = /^cldl_download_bytes_total (\d+(?:\.\d+)?(?:e\+\d+)?)$/m.exec(text);
   if (!m) throw new Error(`${worker.http}/metrics has no cldl_download_bytes_total`);
   return Number(m[1]);

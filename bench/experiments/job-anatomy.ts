@@ -12,7 +12,7 @@ import { CldlRig, REDIS_URL } from '../rig/cldl.ts';
 import { makeScratch, removeTree } from '../rig/disk.ts';
 import { sampleProcess } from '../rig/processes.ts';
 import { startServer, type ServerName } from '../rig/server.ts';
-import { DEFAULT_WORKER_START } from '../rig/worker.ts';
+import { DEFAULT_WORKER_START, workerMetrics } from '../rig/worker.ts';
 
 const { values } = parseArgs({
   options: {
@@ -81,7 +81,7 @@ try {
 
 /** The worker's vAPI calls so far per operation (every outcome), from its /metrics. */
 async function vapiCalls(http: string): Promise<Record<string, number>> {
-  const text = await (await fetch(new URL('/metrics', http))).text();
+  const text = await workerMetrics(http);
   const calls: Record<string, number> = {};
   for (const m of text.matchAll(/^cldl_vapi_requests_total\{([^}]*)\} (\d+)/gm)) {
     const op = /operation="([^"]+)"/.exec(m[1]!)?.[1] ?? '?';

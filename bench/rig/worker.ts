@@ -133,3 +133,8 @@ function merge(a: Record<string, unknown>, b: Record<string, unknown>): Record<s
 function isObject(v: unknown): v is Record<string, unknown> {
   return typeof v === 'object' && v !== null && !Array.isArray(v);
 }
+
+/** A worker's Prometheus text from its admin server (`http`: the BenchWorker's URL). */
+export async function workerMetrics(http: string): Promise<string> {
+  return (await fetch(new URL('/metrics', http))).text();
+}
