@@ -14,6 +14,7 @@ import { WORKER_NODE_FLAGS } from '../../src/service/node-flags.ts';
 import { startSimulator, type Simulator } from '../../src/simulator/index.ts';
 import { runCli, startCliWorker, type CliWorker } from '../support/cli.ts';
 import { connectRedis, dropPrefix, REDIS_URL, testPrefix } from '../support/redis.ts';
+import { simulatorWorkerEnv } from '../support/worker-env.ts';
 import { repoRoot } from '../support/shared-tools.ts';
 
 const MB = 1024 * 1024;
@@ -43,12 +44,7 @@ afterAll(async () => {
 
 function workerEnv(extra: Record<string, string> = {}): Record<string, string> {
   return {
-    REDIS_URL,
-    CLDL_REDIS_PREFIX: prefix,
-    CLDL_DOWNLOAD_ROOT: root,
-    VCENTER_URL: sim.url,
-    VCENTER_USERNAME: 'user',
-    VCENTER_PASSWORD: 'pass',
+    ...simulatorWorkerEnv(sim, prefix, root),
     NODE_OPTIONS: BOOT_MARKER,
     ...extra,
   };

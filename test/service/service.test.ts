@@ -10,6 +10,7 @@ import { startSimulator, type Simulator } from '../../src/simulator/index.ts';
 import { startCliWorker, type CliWorker } from '../support/cli.ts';
 import { startDaemon, type RunningDaemon } from '../support/daemon.ts';
 import { connectRedis, dropPrefix, REDIS_URL, testPrefix } from '../support/redis.ts';
+import { simulatorWorkerEnv } from '../support/worker-env.ts';
 import { repoRoot } from '../support/shared-tools.ts';
 
 const MB = 1024 * 1024;
@@ -281,12 +282,7 @@ describe('a cldl worker process', () => {
   it('turns not ready the moment SIGTERM arrives, requeues its download after the grace period, and exits 0', async () => {
     const bandwidth = sim.faults.add({ kind: 'bandwidth', bytesPerSecond: 8 * MB });
     w = await startCliWorker({
-      REDIS_URL,
-      CLDL_REDIS_PREFIX: prefix,
-      CLDL_DOWNLOAD_ROOT: root,
-      VCENTER_URL: sim.url,
-      VCENTER_USERNAME: 'user',
-      VCENTER_PASSWORD: 'pass',
+      ...simulatorWorkerEnv(sim, prefix, root),
       CLDL_CONFIG: path.join(repoRoot, 'test/fixtures/grace-2s.json'),
     });
     expect((await call(w.url, 'GET', '/readyz')).status).toBe(200);

@@ -6,7 +6,8 @@ import { loadConfig } from '../../src/config/load-config.ts';
 import { createLogger } from '../../src/logging/create-logger.ts';
 import { startWorkerDaemon, type WorkerDaemon } from '../../src/service/worker-daemon.ts';
 import type { Simulator } from '../../src/simulator/index.ts';
-import { connectRedis, dropPrefix, REDIS_URL, testPrefix } from './redis.ts';
+import { connectRedis, dropPrefix, testPrefix } from './redis.ts';
+import { simulatorWorkerEnv } from './worker-env.ts';
 import { repoRoot } from './shared-tools.ts';
 
 export interface RunningDaemon {
@@ -29,13 +30,8 @@ export async function startDaemon(sim: Simulator, env: Record<string, string> = 
   const config = loadConfig({
     configDir,
     env: {
-      REDIS_URL,
-      CLDL_REDIS_PREFIX: prefix,
-      CLDL_DOWNLOAD_ROOT: root,
+      ...simulatorWorkerEnv(sim, prefix, root),
       CLDL_HTTP_PORT: '0',
-      VCENTER_URL: sim.url,
-      VCENTER_USERNAME: 'user',
-      VCENTER_PASSWORD: 'pass',
       VCENTER_API: 'api',
       ...env,
     },
